@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { SevaBootError } from '../errors/boot-error.js';
+import { configSchema, ENV_NAMES, type SevaConfig } from './schema.js';
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A JSON file whose keys are the camelCase names; the environment overrides it. */
+  file?: string | undefined;
+  overrides?: Partial<SevaConfig>;
+}
+
+/**
+ * Reads the configuration from an optional JSON file and the environment, validates it, and
+ * throws a SevaBootError whose message is one line naming each bad setting by its env name.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): SevaConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.SEVA_CONFIG;
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  for (const [key, envName] of Object.entries(ENV_NAMES)) {
+    const value = env[envName];
+    if (value === undefined || value === '') continue;
+    raw[key] = key === 'moduleUrls' ? parseModuleUrls(value) : value;
+  }
+  Object.assign(raw, options.overrides);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const name = ENV_NAMES[key as keyof SevaConfig] ?? key;
+      const rest = issue.path.slice(1).join('.');
+      const got = raw[key];
+      const shown = got === undefined || key === 'masterKey' || key === 'databaseUrl' ? '' : ` (got ${JSON.stringify(got)})`;
+      return `${name}${rest ? `.${rest}` : ''}: ${issue.message}${shown}`;
+    });
+    throw new SevaBootError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SevaBootError(`config file ${path} cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new SevaBootError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseModuleUrls(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    const [name, ...rest] = pair.split('=');
+    if (!name?.trim()) continue;
+    out[name.trim()] = rest.join('=').trim();
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const moduleUrl = z.string().url('must be a URL such as http://identity:8080');
+
+/**
+ * Everything a Seva process can be told, from the environment or a config file. Names here are
+ * camelCase; the environment spells them in upper snake case (see ENV_NAMES).
+ */
+export const configSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./.seva/data'),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  databasePoolSize: z.coerce.number().int().min(1).max(200).default(10),
+  natsUrl: z
+    .string()
+    .regex(/^(nats|tls|wss?):\/\//, 'must be a nats:// URL')
+    .optional(),
+  /** Which modules run in this process: `all`, or a comma-separated list of module names. */
+  modules: z.string().min(1).default('all'),
+  /** Where modules that do not run here live: `name=url,name=url`. */
+  moduleUrls: z.record(z.string(), moduleUrl).default({}),
+  /** 32 bytes, base64 or hex. Optional on the embedded database (a key file is made in dataDir). */
+  masterKey: z.string().optional(),
+  /** Separates deployments or test runs sharing one NATS server (stream and subject names). */
+  eventsNamespace: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'must be lower case letters, digits and _').default('seva'),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(1024 * 1024),
+  /** Public base URL of this deployment, used in links (defaults to http://host:port). */
+  publicUrl: z.string().url().optional(),
+  shutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+});
+
+export type SevaConfig = z.infer<typeof configSchema>;
+
+export const ENV_NAMES: Record<keyof SevaConfig, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  dataDir: 'SEVA_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  databasePoolSize: 'SEVA_DATABASE_POOL_SIZE',
+  natsUrl: 'NATS_URL',
+  modules: 'SEVA_MODULES',
+  moduleUrls: 'SEVA_MODULE_URLS',
+  masterKey: 'SEVA_MASTER_KEY',
+  eventsNamespace: 'SEVA_EVENTS_NAMESPACE',
+  logLevel: 'LOG_LEVEL',
+  bodyLimit: 'SEVA_BODY_LIMIT',
+  publicUrl: 'SEVA_PUBLIC_URL',
+  shutdownTimeoutMs: 'SEVA_SHUTDOWN_TIMEOUT_MS',
+};

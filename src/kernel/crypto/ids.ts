@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+
+/** Crockford base32, lowercase: no i, l, o, u, so ids survive being read aloud or retyped. */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const PREFIX = /^[a-z]{2,8}$/;
+/** 128 bits fill 26 base32 digits with 2 bits to spare, so the first digit is always 0-7. */
+const BODY = '[0-7][0-9a-hjkmnp-tv-z]{25}';
+
+/** A new random id with a readable type prefix: `usr_3x8k…` (26 base32 digits, 128 random bits). */
+export function newId(prefix: string): string {
+  checkPrefix(prefix);
+  let value = BigInt(`0x${randomBytes(16).toString('hex')}`);
+  const digits = new Array<string>(26);
+  for (let i = 25; i >= 0; i--) {
+    digits[i] = ALPHABET[Number(value & 31n)]!;
+    value >>= 5n;
+  }
+  return `${prefix}_${digits.join('')}`;
+}
+
+/** True when `value` is an id of the given type, as `newId(prefix)` makes them. */
+export function isId(value: unknown, prefix: string): value is string {
+  checkPrefix(prefix);
+  return typeof value === 'string' && new RegExp(`^${prefix}_${BODY}$`).test(value);
+}
+
+function checkPrefix(prefix: string): void {
+  if (!PREFIX.test(prefix)) throw new Error(`id prefix "${prefix}" must be 2 to 8 lowercase letters`);
+}

@@ -1,0 +1,115 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { PGlitePool } from './pglite-pool.js';
+import { lockDataDir } from './data-dir-lock.js';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/**
+ * One database, whichever engine: Kysely for queries, `executeSql` for libraries that bring
+ * their own SQL (the job queue), and `close` that releases everything the open took.
+ */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly db: Kysely<any>;
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+  /** Runs a multi-statement script without parameters (migrations). */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL connection string; when absent the embedded engine is used. */
+  databaseUrl?: string | undefined;
+  /** Embedded data folder; `memory://` keeps everything in memory (tests). */
+  dataDir?: string | undefined;
+  /** An already open PGlite (a test template clone); the caller keeps ownership of its files. */
+  pglite?: PGlite | undefined;
+  poolSize?: number | undefined;
+  applicationName?: string | undefined;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
+  return openPGlite(options);
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
+  const types = {
+    getTypeParser: (oid: number, format?: any) => {
+      if (oid === INT8) return (value: string) => Number(value);
+      if (oid === NUMERIC) return (value: string) => value;
+      return pg.types.getTypeParser(oid, format);
+    },
+  };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types: types as any,
+    application_name: options.applicationName ?? 'seva',
+  });
+  // An idle client dying (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'postgres',
+    db,
+    executeSql: (text, values) => pool.query(text, values as any[]),
+    exec: async (script) => {
+      await pool.query(script);
+    },
+    close: async () => {
+      await db.destroy();
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
+async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
+  const dataDir = options.dataDir ?? 'memory://';
+  const inMemory = dataDir.startsWith('memory://');
+  const lock = options.pglite || inMemory ? undefined : lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite =
+      options.pglite ??
+      (await PGlite.create(inMemory ? undefined : dataDir, {
+        parsers: { [INT8]: (value: string) => Number(value), [NUMERIC]: (value: string) => value },
+      }));
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  const pool = new PGlitePool(pglite);
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'pglite',
+    db,
+    executeSql: async (text, values) => {
+      // Libraries send parameterless multi-statement scripts too; only the simple protocol runs those.
+      if (!values || values.length === 0) return { rows: (await pool.execScript(text)).at(-1)?.rows ?? [] };
+      const client = await pool.connect();
+      try {
+        return await client.query(text, values ?? []);
+      } finally {
+        client.release();
+      }
+    },
+    exec: async (script) => {
+      await pool.execScript(script);
+    },
+    close: async () => {
+      await db.destroy();
+      if (!options.pglite) await pglite.close();
+      lock?.release();
+    },
+  };
+}
+
+export async function ping(database: Database): Promise<void> {
+  await sql`select 1`.execute(database.db);
+}

@@ -1,0 +1,149 @@
+import type { Kysely } from 'kysely';
+import { AckPolicy, connect, DeliverPolicy, JSONCodec, nanos, type JsMsg, type NatsConnection } from 'nats';
+import type { Logger } from '../log/logger.js';
+import { PumpLoop, type BusStats, type EventBus } from './bus.js';
+import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
+import { toEvent, type OutboxRow } from './outbox.js';
+import type { SevaEvent } from './types.js';
+
+export interface NatsBusOptions {
+  url: string;
+  /** Separates deployments (and test runs) sharing one NATS server: stream `<NS>_EVENTS`, subjects `<ns>.events.>`. */
+  namespace: string;
+  batchSize?: number;
+}
+
+const codec = JSONCodec<SevaEvent>();
+
+/**
+ * The distributed shape: every process relays its database's outbox to JetStream (the event id is
+ * the message id, so a batch published twice after a crash is dropped by the server) and pulls
+ * the events its local consumers want from durable consumers shared by all replicas.
+ */
+export class NatsEventBus implements EventBus {
+  readonly kind = 'nats' as const;
+  readonly stats: BusStats = { published: 0, delivered: 0, duplicates: 0, failed: 0 };
+  private nc: NatsConnection | undefined;
+  private readonly relay: PumpLoop;
+  private readonly retries: PumpLoop;
+  private readonly workers: Array<{ stop(): Promise<void> }> = [];
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly consumers: readonly RegisteredConsumer[],
+    private readonly log: Logger,
+    private readonly options: NatsBusOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+    this.relay = new PumpLoop('nats-relay', () => this.relayOnce(), log);
+    this.retries = new PumpLoop('retries', () => runDueRetries(this.db, this.consumers), log, 1000);
+  }
+
+  get streamName(): string {
+    return `${this.options.namespace.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_EVENTS`;
+  }
+
+  subject(eventName: string): string {
+    return `${this.options.namespace}.events.${eventName}`;
+  }
+
+  async start(): Promise<void> {
+    this.nc = await connect({ servers: this.options.url, name: 'seva', maxReconnectAttempts: -1 });
+    const jsm = await this.nc.jetstreamManager();
+    const stream = {
+      name: this.streamName,
+      subjects: [`${this.options.namespace}.events.>`],
+      duplicate_window: nanos(120_000),
+      max_age: nanos(7 * 24 * 3600 * 1000),
+    };
+    await jsm.streams.add(stream).catch(async () => jsm.streams.update(this.streamName, stream));
+    // One durable per consumer and event name: a single filter subject works on every JetStream
+    // server (filter_subjects needs 2.10+), and replicas of a module share each durable.
+    for (const consumer of this.consumers) {
+      for (const eventName of consumer.events) this.workers.push(await this.startConsumer(consumer, eventName));
+    }
+    this.relay.start();
+    if (this.consumers.length > 0) this.retries.start();
+  }
+
+  wake(): void {
+    this.relay.wake();
+  }
+
+  async stop(): Promise<void> {
+    await this.relay.stop();
+    await this.retries.stop();
+    await Promise.all(this.workers.map((w) => w.stop()));
+    await this.nc?.drain().catch(() => {});
+  }
+
+  /** Publishes one batch of unpublished outbox rows, holding their row locks until marked. */
+  async relayOnce(): Promise<number> {
+    const js = this.nc!.jetstream();
+    return this.db.transaction().execute(async (trx) => {
+      const rows = (await trx
+        .selectFrom('kernel.outbox')
+        .selectAll()
+        .where('published_at', 'is', null)
+        .orderBy('seq')
+        .limit(this.batchSize)
+        .forUpdate()
+        .skipLocked()
+        .execute()) as OutboxRow[];
+      if (rows.length === 0) return 0;
+      await Promise.all(rows.map((row) => js.publish(this.subject(row.name), codec.encode(toEvent(row)), { msgID: row.id })));
+      await trx.updateTable('kernel.outbox').set({ published_at: new Date() }).where('seq', 'in', rows.map((r) => Number(r.seq))).execute();
+      this.stats.published += rows.length;
+      return rows.length;
+    });
+  }
+
+  private async startConsumer(consumer: RegisteredConsumer, eventName: string): Promise<{ stop(): Promise<void> }> {
+    const nc = this.nc!;
+    const jsm = await nc.jetstreamManager();
+    const durable = `${consumer.key}__${eventName}`.replace(/[^A-Za-z0-9_-]/g, '_');
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(60_000),
+      max_ack_pending: 5000,
+      filter_subject: this.subject(eventName),
+    };
+    await jsm.consumers.add(this.streamName, config).catch(async () => jsm.consumers.update(this.streamName, durable, config));
+    const messages = await (await nc.jetstream().consumers.get(this.streamName, durable)).consume({ max_messages: 1000 });
+    const buffer: JsMsg[] = [];
+    const pump = new PumpLoop(`consumer ${consumer.key}`, async () => {
+      const batch = buffer.splice(0, this.batchSize);
+      if (batch.length === 0) return 0;
+      try {
+        const result = await deliverBatch(this.db, consumer, batch.map((m) => codec.decode(m.data)));
+        this.stats.delivered += result.processed;
+        this.stats.duplicates += result.duplicates;
+        this.stats.failed += result.failed;
+        for (const m of batch) m.ack();
+      } catch (err) {
+        // The database is unreachable: let JetStream redeliver the batch later.
+        for (const m of batch) m.nak(2000);
+        throw err;
+      }
+      return batch.length;
+    }, this.log, 500);
+    pump.start();
+    void (async () => {
+      for await (const m of messages) {
+        buffer.push(m);
+        pump.wake();
+      }
+    })().catch((err) => this.log.error({ err, consumer: consumer.key }, 'event subscription ended'));
+    return {
+      stop: async () => {
+        await messages.close();
+        await pump.stop();
+        // Handed back at once rather than after ack_wait, so another replica takes them.
+        for (const m of buffer.splice(0)) m.nak();
+      },
+    };
+  }
+}

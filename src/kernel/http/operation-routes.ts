@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { KernelErrors } from '../errors/seva-error.js';
+import type { Actor } from '../modules/actor.js';
+import { RPC_PREFIX } from '../modules/client.js';
+import type { ModuleDef, OperationContext, OperationDef } from '../modules/define.js';
+import type { InternalTokens } from '../modules/internal-token.js';
+import { invokeOperation } from '../modules/invoke.js';
+
+export interface OperationRouteDeps {
+  contextFor(module: string, actor: Actor, requestId: string): OperationContext;
+  authenticate(request: FastifyRequest): Promise<Actor>;
+  tokens: InternalTokens;
+}
+
+/**
+ * Publishes a module's operations: each with an `http` shape gets its REST route (documented in
+ * OpenAPI), and every operation gets an internal RPC route used by remote module clients.
+ */
+export function registerOperationRoutes(app: FastifyInstance, def: ModuleDef, deps: OperationRouteDeps): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  for (const [name, op] of Object.entries(def.operations ?? {})) {
+    if (op.http) registerRestRoute(typed, def.name, name, op, deps);
+    typed.route({
+      method: 'POST',
+      url: `${RPC_PREFIX}/${def.name}/${name}`,
+      schema: { hide: true },
+      handler: async (request, reply) => {
+        const header = request.headers['x-seva-actor'];
+        const verified = typeof header === 'string' ? await deps.tokens.verify(header) : undefined;
+        if (!verified) throw KernelErrors.unauthenticated('Internal calls need a valid x-seva-actor token');
+        const ctx = deps.contextFor(def.name, verified.actor, request.id);
+        return reply.send(await invokeOperation(op, ctx, request.body ?? {}, { inputPrefix: 'body' }));
+      },
+    });
+  }
+}
+
+function registerRestRoute(app: FastifyInstance, module: string, name: string, op: OperationDef, deps: OperationRouteDeps): void {
+  const { method, path, status = method === 'POST' ? 201 : 200 } = op.http!;
+  const paramNames = [...path.matchAll(/:([A-Za-z_]\w*)/g)].map((m) => m[1]!);
+  const shape = op.input.shape;
+  const pick = (names: string[]) => Object.fromEntries(names.filter((n) => n in shape).map((n) => [n, shape[n]!]));
+  const restNames = Object.keys(shape).filter((n) => !paramNames.includes(n));
+  const rest = z.object(pick(restNames));
+  const readsBody = method !== 'GET' && method !== 'DELETE';
+  const schema: Record<string, unknown> = {
+    operationId: `${module}.${name}`,
+    summary: op.summary,
+    tags: [module],
+    response: { [status]: op.output },
+  };
+  if (op.description) schema.description = op.description;
+  if (paramNames.length > 0) schema.params = z.object(pick(paramNames));
+  if (restNames.length > 0) schema[readsBody ? 'body' : 'querystring'] = rest;
+  if (op.permission !== 'public') schema.security = [{ bearerAuth: [] }];
+  app.withTypeProvider<ZodTypeProvider>().route({
+    method,
+    url: `/api/${module}/v1${path}`,
+    schema,
+    handler: async (request, reply) => {
+      const actor = await deps.authenticate(request);
+      const input = { ...(readsBody ? (request.body as object) : (request.query as object)), ...(request.params as object) };
+      const ctx = deps.contextFor(module, actor, request.id);
+      const output = await invokeOperation(op, ctx, input, { validated: true });
+      return reply.status(status).send(output);
+    },
+  });
+}

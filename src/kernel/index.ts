@@ -1,0 +1,32 @@
+/**
+ * The kernel's public surface: the only kernel import a module may use (lint enforces it).
+ * Modules get everything else through the context their operations receive.
+ */
+export { z } from 'zod';
+export { sql, type Kysely, type Transaction } from 'kysely';
+
+export { loadConfig } from './config/load.js';
+export { configSchema, ENV_NAMES, type SevaConfig } from './config/schema.js';
+export { openDatabase, type Database } from './db/database.js';
+export { runMigrations, type Migration, type MigrationSet } from './db/migrations.js';
+export { kernelMigrations } from './kernel-migrations.js';
+export { SevaBootError } from './errors/boot-error.js';
+export { SevaError, KernelErrors, isSevaError, type FieldProblem } from './errors/seva-error.js';
+export { createLogger, type Logger } from './log/logger.js';
+export { newId, isId } from './crypto/ids.js';
+export { verifyAuditChain } from './audit/verify.js';
+export type { SevaEvent, NewEvent } from './events/types.js';
+export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';
+export {
+  defineModule,
+  defineOperation,
+  type ModuleDef,
+  type OperationDef,
+  type OperationContext,
+  type TxContext,
+  type ConsumerDef,
+  type JobDef,
+  type AuditEntry,
+} from './modules/define.js';
+export { planModules, type ModulePlan } from './modules/registry.js';
+export { startRuntime, type Runtime, type StartOptions } from './runtime.js';

@@ -1,0 +1,75 @@
+import PgBoss from 'pg-boss';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log/logger.js';
+
+export interface JobHandlerRegistration {
+  /** `<module>.<job>`; also the queue name. */
+  name: string;
+  schedule?: string | undefined;
+  handler(data: Record<string, unknown>, jobId: string): Promise<void>;
+}
+
+export interface SendOptions {
+  startAfterSeconds?: number | undefined;
+  singletonKey?: string | undefined;
+  /** Sends inside this SQL executor (a transaction), so the job commits with the change. */
+  executeSql?: ((text: string, values?: unknown[]) => Promise<{ rows: any[] }>) | undefined;
+}
+
+/**
+ * Jobs and timers on pg-boss in the same database (PGlite or PostgreSQL). Failed jobs retry with
+ * exponential backoff; scheduled jobs run once per schedule across all processes.
+ */
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private started = false;
+
+  constructor(
+    private readonly database: Database,
+    private readonly log: Logger,
+  ) {
+    this.boss = new PgBoss({
+      db: { executeSql: (text: string, values?: unknown[]) => database.executeSql(text, values) },
+      schema: 'kernel_jobs',
+      supervise: true,
+      schedule: true,
+      migrate: true,
+    } as PgBoss.ConstructorOptions);
+    this.boss.on('error', (err) => this.log.error({ err }, 'job queue error'));
+  }
+
+  async start(jobs: readonly JobHandlerRegistration[]): Promise<void> {
+    await this.boss.start();
+    this.started = true;
+    for (const job of jobs) {
+      await this.boss.createQueue(job.name, { name: job.name, retryLimit: 5, retryDelay: 5, retryBackoff: true });
+      await this.boss.work<Record<string, unknown>>(job.name, { pollingIntervalSeconds: 1, batchSize: 20 }, async (batch) => {
+        for (const item of batch) {
+          try {
+            await job.handler(item.data ?? {}, item.id);
+          } catch (err) {
+            // Only this job goes to retry; the rest of the batch completes.
+            this.log.warn({ err, job: job.name, jobId: item.id }, 'job failed');
+            await this.boss.fail(job.name, item.id, { message: (err as Error).message });
+          }
+        }
+      });
+      if (job.schedule) await this.boss.schedule(job.name, job.schedule, {}, { tz: 'UTC' });
+      else await this.boss.unschedule(job.name).catch(() => {});
+    }
+  }
+
+  async send(name: string, data: Record<string, unknown>, options: SendOptions = {}): Promise<string | null> {
+    const sendOptions: PgBoss.SendOptions = {};
+    if (options.startAfterSeconds !== undefined) sendOptions.startAfter = options.startAfterSeconds;
+    if (options.singletonKey !== undefined) sendOptions.singletonKey = options.singletonKey;
+    if (options.executeSql) sendOptions.db = { executeSql: options.executeSql } as PgBoss.Db;
+    return this.boss.send(name, data, sendOptions);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, wait: true, timeout: 5000 });
+  }
+}

@@ -1,0 +1,14 @@
+import { auditMigrations } from './audit/migrations.js';
+import { cryptoMigrations } from './crypto/migrations.js';
+import type { MigrationSet } from './db/migrations.js';
+import { eventMigrations } from './events/migrations.js';
+
+/** The kernel's own tables live in schema `kernel`; names are prefixed per part to stay ordered. */
+export const kernelMigrations: MigrationSet = {
+  owner: 'kernel',
+  migrations: [
+    ...eventMigrations.map((m) => ({ ...m, name: `events_${m.name}` })),
+    ...auditMigrations.map((m) => ({ ...m, name: `audit_${m.name}` })),
+    ...cryptoMigrations.map((m) => ({ ...m, name: `crypto_${m.name}` })),
+  ],
+};

@@ -1,0 +1,54 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+/**
+ * Field names whose values never reach a log line, wherever they sit (two levels deep covers
+ * request headers and bodies). PII belongs here as much as secrets do.
+ */
+const SENSITIVE = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'x-seva-actor',
+  'password',
+  'newPassword',
+  'otp',
+  'code',
+  'secret',
+  'clientSecret',
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'refresh_token',
+  'masterKey',
+  'apiKey',
+  'mobile',
+  'mobileNumber',
+  'phone',
+  'email',
+  'aadhaar',
+  'nationalId',
+  'dob',
+  'dateOfBirth',
+  'pii',
+];
+
+export const REDACT_PATHS = SENSITIVE.flatMap((key) => {
+  const k = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
+  const dot = k.startsWith('[') ? k : `.${k}`;
+  return [k, `*${dot}`, `*.*${dot}`];
+});
+
+export function createLogger(options: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
+  const config: LoggerOptions = {
+    level: options.level,
+    name: options.name ?? 'seva',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}

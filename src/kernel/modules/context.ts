@@ -1,0 +1,90 @@
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { appendAudit } from '../audit/audit-log.js';
+import { blindIndex } from '../crypto/blind-index.js';
+import type { KeyRing } from '../crypto/envelope.js';
+import type { Database } from '../db/database.js';
+import { SevaError } from '../errors/seva-error.js';
+import { writeEvent } from '../events/outbox.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { Logger } from '../log/logger.js';
+import type { Actor } from './actor.js';
+import type { OperationContext, TxContext } from './define.js';
+import { afterCommit, currentTransaction, inTransaction } from '../db/transaction-scope.js';
+
+/** What every context of this process shares; built once by the runtime. */
+export interface ContextServices {
+  database: Database;
+  log: Logger;
+  keyRing: KeyRing;
+  masterKey: Buffer;
+  jobs: JobQueue;
+  wakeEvents(): void;
+  /** Which events each module declared it publishes. */
+  publishes: ReadonlyMap<string, ReadonlySet<string>>;
+  call(ctx: OperationContext, module: string, operation: string, input: unknown): Promise<unknown>;
+}
+
+export function createContext(services: ContextServices, module: string, actor: Actor, requestId: string): OperationContext {
+  const base = services.database.db;
+  const log = services.log.child({ module, requestId, tenant: actor.tenantId, actor: actor.id });
+  const ctx: OperationContext = {
+    module,
+    actor,
+    requestId,
+    log,
+    get db() {
+      return (currentTransaction() ?? base).withSchema(module);
+    },
+    transaction: (body) => inTransaction(base, (trx) => body(txContext(services, module, actor, requestId, trx))),
+    call: async <O>(target: string, operation: string, input: unknown) => (await services.call(ctx, target, operation, input)) as O,
+    jobs: {
+      send: (job, data, options = {}) => {
+        const trx = currentTransaction();
+        return services.jobs.send(job.includes('.') ? job : `${module}.${job}`, data, {
+          ...options,
+          executeSql: trx ? executorOf(trx) : undefined,
+        });
+      },
+    },
+    crypto: {
+      encrypt: (tenantId, plaintext) => services.keyRing.encrypt(tenantId, plaintext),
+      decrypt: (tenantId, ciphertext) => services.keyRing.decrypt(tenantId, ciphertext),
+      blindIndex: (tenantId, purpose, value) => blindIndex(services.masterKey, tenantId, `${module}.${purpose}`, value),
+    },
+  };
+  return ctx;
+}
+
+export function txContext(services: ContextServices, module: string, actor: Actor, requestId: string, trx: Transaction<any>): TxContext {
+  return {
+    db: trx.withSchema(module),
+    emit: async (event) => {
+      const declared = services.publishes.get(module);
+      if (!declared?.has(event.name)) {
+        throw new SevaError('EVENT_NOT_DECLARED', 500, `Module ${module} does not declare that it publishes ${event.name}`);
+      }
+      const id = await writeEvent(trx, { ...event, tenantId: event.tenantId ?? actor.tenantId ?? null }, { actorId: actor.id, requestId });
+      afterCommit(services.wakeEvents);
+      return id;
+    },
+    audit: async (entry) => {
+      await appendAudit(trx, {
+        tenantId: entry.tenantId ?? actor.tenantId ?? null,
+        actorId: actor.id,
+        action: entry.action,
+        entityType: entry.entityType,
+        entityId: entry.entityId,
+        requestId,
+        data: entry.data ?? {},
+      });
+    },
+  };
+}
+
+/** Lets a library that brings its own SQL (the job queue) write inside our transaction. */
+function executorOf(trx: Kysely<any>) {
+  return async (text: string, values?: unknown[]) => {
+    const result = await trx.executeQuery(CompiledQuery.raw(text, values ?? []));
+    return { rows: result.rows as any[] };
+  };
+}

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import type { z } from 'zod';
+import type { Migration } from '../db/migrations.js';
+import type { NewEvent, SevaEvent } from '../events/types.js';
+import type { Logger } from '../log/logger.js';
+import type { Actor } from './actor.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type InputSchema = z.ZodObject<z.ZodRawShape>;
+
+/** A module's public operation: the one place its business logic is reached from. */
+export interface OperationDef<I extends InputSchema = InputSchema, O extends z.ZodType = z.ZodType> {
+  summary: string;
+  description?: string;
+  input: I;
+  output: O;
+  /** The permission the actor must hold, or `public`. */
+  permission: string;
+  /** A REST route under `/api/<module>/v1`; path parameters (`:id`) are input fields. */
+  http?: { method: HttpMethod; path: string; status?: number };
+  handler(ctx: OperationContext, input: z.output<I>): Promise<z.input<O>>;
+}
+
+export interface AuditEntry {
+  action: string;
+  entityType: string;
+  entityId: string;
+  tenantId?: string | null;
+  /** Facts about the change; never PII in plain text. */
+  data?: Record<string, unknown>;
+}
+
+/** What a transaction body may do: write its module's tables, emit events and audit, atomically. */
+export interface TxContext {
+  db: Transaction<any>;
+  emit(event: NewEvent): Promise<string>;
+  audit(entry: AuditEntry): Promise<void>;
+}
+
+export interface CryptoHelpers {
+  encrypt(tenantId: string, plaintext: string): Promise<string>;
+  decrypt(tenantId: string, ciphertext: string): Promise<string>;
+  blindIndex(tenantId: string, purpose: string, value: string): string;
+}
+
+/** Everything an operation, consumer or job receives; transport-free by construction. */
+export interface OperationContext {
+  module: string;
+  actor: Actor;
+  requestId: string;
+  log: Logger;
+  /** The module's own schema; unqualified table names resolve there. */
+  db: Kysely<any>;
+  transaction<T>(body: (tx: TxContext) => Promise<T>): Promise<T>;
+  /** Other modules' operations, in process or over HTTP, as the actor of this context. */
+  call<O = unknown>(module: string, operation: string, input: unknown): Promise<O>;
+  jobs: { send(job: string, data: Record<string, unknown>, options?: { startAfterSeconds?: number; singletonKey?: string }): Promise<string | null> };
+  crypto: CryptoHelpers;
+}
+
+export interface ConsumerDef {
+  /** Event names this consumer receives. */
+  events: readonly string[];
+  /** Runs once per event per consumer, inside a transaction that records it as processed. */
+  handler(ctx: OperationContext, event: SevaEvent, tx: TxContext): Promise<void>;
+  maxAttempts?: number;
+}
+
+export interface JobDef {
+  /** Cron expression (UTC) for timers; absent for jobs sent on demand. */
+  schedule?: string;
+  handler(ctx: OperationContext, data: Record<string, unknown>): Promise<void>;
+}
+
+export interface ModuleDef<Ops extends Record<string, OperationDef<any, any>> = Record<string, OperationDef<any, any>>> {
+  name: string;
+  summary?: string;
+  dependsOn?: readonly string[];
+  migrations?: readonly Migration[];
+  operations?: Ops;
+  events?: {
+    publishes?: readonly string[];
+    consumers?: Record<string, ConsumerDef>;
+  };
+  jobs?: Record<string, JobDef>;
+  /** Routes that do not fit the operation shape (streams, provider webhooks). */
+  routes?(app: FastifyInstance, runtime: ModuleRuntime): void | Promise<void>;
+  /** Turns a bearer token into an actor when this module issues such tokens (identity). */
+  authenticate?(token: string): Promise<Actor | undefined>;
+  /** Loads demo data (`seva seed --demo`, and a fresh `npm start`). */
+  seedDemo?(ctx: OperationContext): Promise<{ credentials?: Array<{ label: string; value: string }> } | void>;
+}
+
+/** What a module's custom routes get to run operations with the request's actor. */
+export interface ModuleRuntime {
+  context(actor: Actor, requestId: string): OperationContext;
+}
+
+export function defineOperation<I extends InputSchema, O extends z.ZodType>(def: OperationDef<I, O>): OperationDef<I, O> {
+  return def;
+}
+
+export function defineModule<Ops extends Record<string, OperationDef<any, any>>>(def: ModuleDef<Ops>): ModuleDef<Ops> {
+  return def;
+}

@@ -1,0 +1,37 @@
+import { hkdfSync } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
+import type { Actor } from './actor.js';
+
+const AUDIENCE = 'seva-internal';
+
+/**
+ * Module-to-module calls carry the caller's actor in a short-lived token signed with a key
+ * derived from the master key, which every process of one deployment shares.
+ */
+export class InternalTokens {
+  private readonly key: Uint8Array;
+
+  constructor(masterKey: Buffer) {
+    this.key = new Uint8Array(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'seva-internal-rpc', 32));
+  }
+
+  sign(actor: Actor, requestId: string): Promise<string> {
+    return new SignJWT({ act: actor, rid: requestId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('60s')
+      .sign(this.key);
+  }
+
+  async verify(token: string): Promise<{ actor: Actor; requestId: string } | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, { audience: AUDIENCE, algorithms: ['HS256'] });
+      const actor = payload.act as Actor | undefined;
+      if (!actor || typeof actor.id !== 'string' || !Array.isArray(actor.permissions)) return undefined;
+      return { actor, requestId: String(payload.rid ?? '') };
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import type { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SevaConfig } from './config/schema.js';
+import { KeyRing } from './crypto/envelope.js';
+import { loadOrCreateMasterKeyFile, parseMasterKey } from './crypto/master-key.js';
+import { openDatabase, ping, type Database } from './db/database.js';
+import { runMigrations, type MigrationSet } from './db/migrations.js';
+import { SevaBootError } from './errors/boot-error.js';
+import { KernelErrors } from './errors/seva-error.js';
+import type { EventBus } from './events/bus.js';
+import type { RegisteredConsumer } from './events/delivery.js';
+import { LocalEventBus } from './events/local-bus.js';
+import { NatsEventBus } from './events/nats-bus.js';
+import { Metrics } from './http/metrics.js';
+import { buildHttpServer } from './http/server.js';
+import { JobQueue } from './jobs/queue.js';
+import { kernelMigrations } from './kernel-migrations.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { ANONYMOUS, systemActor, type Actor } from './modules/actor.js';
+import { ModuleClient } from './modules/client.js';
+import { createContext, txContext, type ContextServices } from './modules/context.js';
+import type { ModuleDef, OperationContext } from './modules/define.js';
+import { InternalTokens } from './modules/internal-token.js';
+import { planModules, type ModulePlan } from './modules/registry.js';
+import { systemModule } from './system/module.js';
+
+export interface StartOptions {
+  config: SevaConfig;
+  /** Every module this build knows; the config selects which run here. */
+  catalog: readonly ModuleDef[];
+  log?: Logger;
+  /** An open PGlite to use instead of opening the data folder (tests). */
+  pglite?: PGlite;
+  /** Bind the HTTP port (default true); false keeps the server for `inject` only. */
+  listen?: boolean;
+}
+
+export interface Runtime {
+  config: SevaConfig;
+  log: Logger;
+  database: Database;
+  plan: ModulePlan;
+  http: FastifyInstance;
+  bus: EventBus;
+  jobs: JobQueue;
+  /** Base URL the server listens on (when listening). */
+  url: string;
+  /** Migrations applied by this start; a fresh database lists the kernel's first one. */
+  appliedMigrations: string[];
+  timings: Record<string, number>;
+  contextFor(module: string, actor: Actor, requestId?: string): OperationContext;
+  /** A short-lived `x-seva-actor` token for calls into this deployment as `actor` (tools, tests). */
+  internalToken(actor: Actor): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Boots one Seva process: config is already valid; each step fails with one clear line. */
+export async function startRuntime(options: StartOptions): Promise<Runtime> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const mark = (step: string) => (timings[step] = Math.round(performance.now() - started));
+  const { config } = options;
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const plan = planModules([systemModule, ...options.catalog], withSystem(config.modules), config.moduleUrls);
+  const masterKey = resolveMasterKey(config);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pglite: options.pglite,
+    poolSize: config.databasePoolSize,
+  });
+  mark('database');
+  const cleanup: Array<() => Promise<void>> = [() => database.close()];
+  const closeAll = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err) => log.warn({ err }, 'shutdown step failed'));
+  };
+  try {
+    const sets: MigrationSet[] = [kernelMigrations, ...plan.local.filter((m) => m.migrations?.length).map((m) => ({ owner: m.name, migrations: m.migrations! }))];
+    const appliedMigrations = await runMigrations(database, sets);
+    mark('migrations');
+
+    const tokens = new InternalTokens(masterKey);
+    const jobs = new JobQueue(database, log);
+    let bus: EventBus | undefined = undefined;
+    let client: ModuleClient | undefined;
+    const services: ContextServices = {
+      database,
+      log,
+      masterKey,
+      keyRing: new KeyRing(database.db, masterKey),
+      jobs,
+      wakeEvents: () => bus?.wake(),
+      publishes: new Map(plan.local.map((m) => [m.name, new Set(m.events?.publishes ?? [])])),
+      call: (ctx, module, operation, input) => client!.call(ctx, module, operation, input),
+    };
+    const contextFor = (module: string, actor: Actor, requestId = `internal-${Date.now().toString(36)}`) =>
+      createContext(services, module, actor, requestId);
+    client = new ModuleClient(plan, tokens, contextFor);
+
+    const consumers = registerConsumers(plan, services);
+    bus = config.natsUrl
+      ? new NatsEventBus(database.db, consumers, log, { url: config.natsUrl, namespace: config.eventsNamespace })
+      : new LocalEventBus(database.db, consumers, log);
+    if (!config.natsUrl && config.modules.trim() !== 'all' && config.databaseUrl) {
+      log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
+    }
+    await bus.start();
+    cleanup.push(() => bus!.stop());
+    mark('events');
+
+    await jobs.start(
+      plan.local.flatMap((m) =>
+        Object.entries(m.jobs ?? {}).map(([name, job]) => ({
+          name: `${m.name}.${name}`,
+          schedule: job.schedule,
+          handler: (data: Record<string, unknown>, jobId: string) => job.handler(contextFor(m.name, systemActor(`job:${m.name}.${name}`), `job-${jobId}`), data),
+        })),
+      ),
+    );
+    cleanup.push(() => jobs.stop());
+    mark('jobs');
+
+    let stopping = false;
+    const metrics = new Metrics(() => bus?.stats);
+    const http = await buildHttpServer({
+      config,
+      log,
+      modules: plan.local,
+      metrics,
+      tokens,
+      contextFor,
+      authenticate: (request) => authenticate(request, plan, tokens),
+      readiness: async () => {
+        const checks: Record<string, string> = { migrations: 'ok', events: bus!.kind };
+        try {
+          await ping(database);
+          checks.database = 'ok';
+        } catch (err) {
+          checks.database = (err as Error).message;
+        }
+        if (stopping) checks.shutdown = 'in progress';
+        return { ready: checks.database === 'ok' && !stopping, checks };
+      },
+    });
+    cleanup.push(async () => {
+      stopping = true;
+      await http.close();
+    });
+    let url = '';
+    if (options.listen !== false) {
+      url = await http.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
+        throw new SevaBootError(err.code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is already in use; set PORT` : `cannot listen on ${config.host}:${config.port}: ${err.message}`);
+      });
+    } else await http.ready();
+    mark('ready');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      log,
+      database,
+      plan,
+      http,
+      bus,
+      jobs,
+      url,
+      appliedMigrations,
+      timings,
+      contextFor,
+      internalToken: (actor) => tokens.sign(actor, 'internal'),
+      stop: () => (stopped ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function withSystem(selection: string): string {
+  return selection.trim() === 'all' ? 'all' : `system,${selection}`;
+}
+
+function resolveMasterKey(config: SevaConfig): Buffer {
+  if (config.masterKey) return parseMasterKey(config.masterKey);
+  if (config.databaseUrl) throw new SevaBootError('SEVA_MASTER_KEY is required when DATABASE_URL is set (32 bytes, base64 or hex)');
+  if (config.dataDir.startsWith('memory://')) return parseMasterKey(Buffer.alloc(32, 7).toString('base64'));
+  return loadOrCreateMasterKeyFile(config.dataDir);
+}
+
+function registerConsumers(plan: ModulePlan, services: ContextServices): RegisteredConsumer[] {
+  return plan.local.flatMap((m) =>
+    Object.entries(m.events?.consumers ?? {}).map(([name, consumer]) => ({
+      key: `${m.name}.${name}`,
+      module: m.name,
+      events: new Set(consumer.events),
+      maxAttempts: consumer.maxAttempts ?? 8,
+      run: (event, trx) => {
+        const actor = systemActor(`consumer:${m.name}.${name}`, event.tenantId ?? undefined);
+        const requestId = event.requestId ?? `event-${event.id}`;
+        // deliverBatch runs this inside its transaction scope, so nested ctx.transaction calls join it.
+        return consumer.handler(createContext(services, m.name, actor, requestId), event, txContext(services, m.name, actor, requestId, trx));
+      },
+    })),
+  );
+}
+
+async function authenticate(request: FastifyRequest, plan: ModulePlan, tokens: InternalTokens): Promise<Actor> {
+  const internal = request.headers['x-seva-actor'];
+  if (typeof internal === 'string') {
+    const verified = await tokens.verify(internal);
+    if (!verified) throw KernelErrors.unauthenticated('The x-seva-actor token is not valid');
+    return verified.actor;
+  }
+  const header = request.headers.authorization;
+  if (!header) return ANONYMOUS;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw KernelErrors.unauthenticated('The Authorization header must be "Bearer <token>"');
+  for (const def of plan.local) {
+    const actor = await def.authenticate?.(match[1]!);
+    if (actor) return actor;
+  }
+  throw KernelErrors.unauthenticated('The access token is not valid or has expired');
+}

@@ -1,0 +1,145 @@
+import { Command } from 'commander';
+import {
+  createLogger,
+  loadConfig,
+  openDatabase,
+  planModules,
+  runMigrations,
+  SevaBootError,
+  startRuntime,
+  systemActor,
+  verifyAuditChain,
+  kernelMigrations,
+  type ModuleDef,
+  type Runtime,
+  type SevaConfig,
+} from '../kernel/index.js';
+
+/** The `seva` command line over a module catalogue (the shipped one, or tests' fixtures too). */
+export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[]): Promise<void> {
+  const program = new Command('seva').description('Seva: public service delivery platform').option('-c, --config <file>', 'JSON config file (SEVA_CONFIG)');
+  const config = () => loadConfig({ file: program.opts().config });
+
+  program
+    .command('start')
+    .description('run the selected modules: HTTP API, events and jobs')
+    .action(() => guard(() => start(config(), catalog)));
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .action(() => guard(() => migrate(config(), catalog)));
+  program
+    .command('seed')
+    .description('load data')
+    .option('--demo', 'load the demo tenants, users and services')
+    .action((opts: { demo?: boolean }) =>
+      guard(async () => {
+        if (!opts.demo) throw new SevaBootError('say what to seed: seva seed --demo');
+        const runtime = await startRuntime({ config: config(), catalog, listen: false });
+        try {
+          printCredentials(await seedDemo(runtime));
+        } finally {
+          await runtime.stop();
+        }
+      }),
+    );
+  program
+    .command('check')
+    .description('validate the configuration and the module plan without starting')
+    .action(() =>
+      guard(async () => {
+        const cfg = config();
+        const plan = planModules(catalog, cfg.modules === 'all' ? 'all' : cfg.modules, cfg.moduleUrls);
+        console.log(`configuration ok; modules here: ${plan.local.map((m) => m.name).join(', ') || '(kernel only)'}`);
+        if (plan.remote.size) console.log(`remote modules: ${[...plan.remote].map(([n, u]) => `${n}=${u}`).join(', ')}`);
+      }),
+    );
+  program
+    .command('audit')
+    .description('audit log tools')
+    .command('verify')
+    .description('recompute the audit hash chain; exit 1 if an entry was modified or deleted')
+    .action(() =>
+      guard(async () => {
+        const cfg = config();
+        const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+        try {
+          await runMigrations(database, [kernelMigrations]);
+          const result = await verifyAuditChain(database.db);
+          console.log(result.ok ? `audit chain ok: ${result.entries} entries` : `audit chain BROKEN: ${result.problems.map((p) => `#${p.n} ${p.problem}`).join('; ')}`);
+          if (!result.ok) process.exitCode = 1;
+        } finally {
+          await database.close();
+        }
+      }),
+    );
+  await program.parseAsync(argv);
+}
+
+async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {
+  const log = createLogger({ level: config.logLevel });
+  const runtime = await startRuntime({ config, catalog, log });
+  const fresh = runtime.appliedMigrations.includes(`kernel/${kernelMigrations.migrations[0]!.name}`);
+  const credentials = fresh && !config.databaseUrl ? await seedDemo(runtime) : [];
+  const shown = runtime.url.replace('127.0.0.1', 'localhost');
+  console.log(`\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`);
+  console.log(`  API docs:  ${shown}/docs`);
+  console.log(`  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`);
+  console.log(`  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`);
+  printCredentials(credentials);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    runtime.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function migrate(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {
+  const plan = planModules(catalog, config.modules, config.moduleUrls);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await runMigrations(database, [kernelMigrations, ...plan.local.filter((m) => m.migrations?.length).map((m) => ({ owner: m.name, migrations: m.migrations! }))]);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await database.close();
+  }
+}
+
+async function seedDemo(runtime: Runtime): Promise<Array<{ label: string; value: string }>> {
+  const credentials: Array<{ label: string; value: string }> = [];
+  for (const def of runtime.plan.local) {
+    if (!def.seedDemo) continue;
+    const result = await def.seedDemo(runtime.contextFor(def.name, systemActor('seed'), 'seed-demo'));
+    if (result?.credentials) credentials.push(...result.credentials);
+  }
+  return credentials;
+}
+
+function printCredentials(credentials: Array<{ label: string; value: string }>): void {
+  if (credentials.length === 0) {
+    console.log('  demo sign-in: none yet — the identity module, which issues accounts, is not part of this build');
+    return;
+  }
+  console.log('  demo sign-in:');
+  for (const c of credentials) console.log(`    ${c.label}: ${c.value}`);
+}
+
+/** Boot failures print one line naming the cause and exit 1; no stack trace for expected ones. */
+async function guard(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const message = err instanceof SevaBootError ? err.message : `failed: ${(err as Error).message ?? String(err)}`;
+    process.stderr.write(`seva: ${message}\n`);
+    process.exit(1);
+  }
+}
