@@ -29,4 +29,4 @@ export {
   type AuditEntry,
 } from './modules/define.js';
 export { planModules, type ModulePlan } from './modules/registry.js';
-export { startRuntime, type Runtime, type StartOptions } from './runtime.js';
+export { startRuntime, planForConfig, migrationSets, resolveMasterKey, type Runtime, type StartOptions } from './runtime.js';

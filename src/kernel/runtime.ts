@@ -61,29 +61,58 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
   const mark = (step: string) => (timings[step] = Math.round(performance.now() - started));
   const { config } = options;
   const log = options.log ?? createLogger({ level: config.logLevel });
-  const plan = planModules([systemModule, ...options.catalog], withSystem(config.modules), config.moduleUrls);
+  const plan = planForConfig(config, options.catalog);
   const masterKey = resolveMasterKey(config);
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    pglite: options.pglite,
-    poolSize: config.databasePoolSize,
+  const tokens = new InternalTokens(masterKey);
+
+  // The HTTP server is built while the database opens: neither needs the other until requests.
+  let services: ContextServices | undefined;
+  let bus: EventBus | undefined;
+  let stopping = false;
+  const contextFor = (module: string, actor: Actor, requestId = `internal-${Date.now().toString(36)}`) => {
+    if (!services) throw KernelErrors.notReady('The platform is still starting');
+    return createContext(services, module, actor, requestId);
+  };
+  const httpBuilt = buildHttpServer({
+    config,
+    log,
+    modules: plan.local,
+    metrics: new Metrics(() => bus?.stats),
+    tokens,
+    contextFor,
+    authenticate: (request) => authenticate(request, plan, tokens),
+    readiness: async () => {
+      const checks: Record<string, string> = { migrations: services ? 'ok' : 'pending', events: bus?.kind ?? 'starting' };
+      try {
+        if (!services) throw new Error('not open yet');
+        await ping(services.database);
+        checks.database = 'ok';
+      } catch (err) {
+        checks.database = (err as Error).message;
+      }
+      if (stopping) checks.shutdown = 'in progress';
+      return { ready: checks.database === 'ok' && !!bus && !stopping, checks };
+    },
   });
-  mark('database');
-  const cleanup: Array<() => Promise<void>> = [() => database.close()];
+  const cleanup: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await step().catch((err) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
-    const sets: MigrationSet[] = [kernelMigrations, ...plan.local.filter((m) => m.migrations?.length).map((m) => ({ owner: m.name, migrations: m.migrations! }))];
-    const appliedMigrations = await runMigrations(database, sets);
+    const database = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      pglite: options.pglite,
+      poolSize: config.databasePoolSize,
+    });
+    cleanup.push(() => database.close());
+    mark('database');
+    const appliedMigrations = await runMigrations(database, migrationSets(plan));
     mark('migrations');
 
-    const tokens = new InternalTokens(masterKey);
     const jobs = new JobQueue(database, log);
-    let bus: EventBus | undefined = undefined;
-    let client: ModuleClient | undefined;
-    const services: ContextServices = {
+    const client = new ModuleClient(plan, tokens, contextFor);
+    services = {
       database,
       log,
       masterKey,
@@ -91,57 +120,26 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       jobs,
       wakeEvents: () => bus?.wake(),
       publishes: new Map(plan.local.map((m) => [m.name, new Set(m.events?.publishes ?? [])])),
-      call: (ctx, module, operation, input) => client!.call(ctx, module, operation, input),
+      call: (ctx, module, operation, input) => client.call(ctx, module, operation, input),
     };
-    const contextFor = (module: string, actor: Actor, requestId = `internal-${Date.now().toString(36)}`) =>
-      createContext(services, module, actor, requestId);
-    client = new ModuleClient(plan, tokens, contextFor);
 
     const consumers = registerConsumers(plan, services);
-    bus = config.natsUrl
+    const eventBus: EventBus = config.natsUrl
       ? new NatsEventBus(database.db, consumers, log, { url: config.natsUrl, namespace: config.eventsNamespace })
       : new LocalEventBus(database.db, consumers, log);
     if (!config.natsUrl && config.modules.trim() !== 'all' && config.databaseUrl) {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
-    await bus.start();
-    cleanup.push(() => bus!.stop());
+    await eventBus.start();
+    bus = eventBus;
+    cleanup.push(() => eventBus.stop());
     mark('events');
 
-    await jobs.start(
-      plan.local.flatMap((m) =>
-        Object.entries(m.jobs ?? {}).map(([name, job]) => ({
-          name: `${m.name}.${name}`,
-          schedule: job.schedule,
-          handler: (data: Record<string, unknown>, jobId: string) => job.handler(contextFor(m.name, systemActor(`job:${m.name}.${name}`), `job-${jobId}`), data),
-        })),
-      ),
-    );
+    await jobs.start(jobRegistrations(plan, contextFor));
     cleanup.push(() => jobs.stop());
     mark('jobs');
 
-    let stopping = false;
-    const metrics = new Metrics(() => bus?.stats);
-    const http = await buildHttpServer({
-      config,
-      log,
-      modules: plan.local,
-      metrics,
-      tokens,
-      contextFor,
-      authenticate: (request) => authenticate(request, plan, tokens),
-      readiness: async () => {
-        const checks: Record<string, string> = { migrations: 'ok', events: bus!.kind };
-        try {
-          await ping(database);
-          checks.database = 'ok';
-        } catch (err) {
-          checks.database = (err as Error).message;
-        }
-        if (stopping) checks.shutdown = 'in progress';
-        return { ready: checks.database === 'ok' && !stopping, checks };
-      },
-    });
+    const http = await httpBuilt;
     cleanup.push(async () => {
       stopping = true;
       await http.close();
@@ -149,7 +147,9 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     let url = '';
     if (options.listen !== false) {
       url = await http.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
-        throw new SevaBootError(err.code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is already in use; set PORT` : `cannot listen on ${config.host}:${config.port}: ${err.message}`);
+        throw new SevaBootError(
+          err.code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is already in use; set PORT` : `cannot listen on ${config.host}:${config.port}: ${err.message}`,
+        );
       });
     } else await http.ready();
     mark('ready');
@@ -161,7 +161,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       database,
       plan,
       http,
-      bus,
+      bus: eventBus,
       jobs,
       url,
       appliedMigrations,
@@ -172,15 +172,35 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     };
   } catch (err) {
     await closeAll();
+    await httpBuilt.then((http) => http.close()).catch(() => {});
     throw err;
   }
+}
+
+/** The module plan of this process: the kernel's system module always runs. */
+export function planForConfig(config: SevaConfig, catalog: readonly ModuleDef[]): ModulePlan {
+  return planModules([systemModule, ...catalog], withSystem(config.modules), config.moduleUrls);
+}
+
+export function migrationSets(plan: ModulePlan): MigrationSet[] {
+  return [kernelMigrations, ...plan.local.filter((m) => m.migrations?.length).map((m) => ({ owner: m.name, migrations: m.migrations! }))];
+}
+
+function jobRegistrations(plan: ModulePlan, contextFor: (module: string, actor: Actor, requestId: string) => OperationContext) {
+  return plan.local.flatMap((m) =>
+    Object.entries(m.jobs ?? {}).map(([name, job]) => ({
+      name: `${m.name}.${name}`,
+      schedule: job.schedule,
+      handler: (data: Record<string, unknown>, jobId: string) => job.handler(contextFor(m.name, systemActor(`job:${m.name}.${name}`), `job-${jobId}`), data),
+    })),
+  );
 }
 
 function withSystem(selection: string): string {
   return selection.trim() === 'all' ? 'all' : `system,${selection}`;
 }
 
-function resolveMasterKey(config: SevaConfig): Buffer {
+export function resolveMasterKey(config: SevaConfig): Buffer {
   if (config.masterKey) return parseMasterKey(config.masterKey);
   if (config.databaseUrl) throw new SevaBootError('SEVA_MASTER_KEY is required when DATABASE_URL is set (32 bytes, base64 or hex)');
   if (config.dataDir.startsWith('memory://')) return parseMasterKey(Buffer.alloc(32, 7).toString('base64'));

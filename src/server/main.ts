@@ -3,7 +3,9 @@ import {
   createLogger,
   loadConfig,
   openDatabase,
-  planModules,
+  migrationSets,
+  planForConfig,
+  resolveMasterKey,
   runMigrations,
   SevaBootError,
   startRuntime,
@@ -49,7 +51,8 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
     .action(() =>
       guard(async () => {
         const cfg = config();
-        const plan = planModules(catalog, cfg.modules === 'all' ? 'all' : cfg.modules, cfg.moduleUrls);
+        const plan = planForConfig(cfg, catalog);
+        resolveMasterKey(cfg);
         console.log(`configuration ok; modules here: ${plan.local.map((m) => m.name).join(', ') || '(kernel only)'}`);
         if (plan.remote.size) console.log(`remote modules: ${[...plan.remote].map(([n, u]) => `${n}=${u}`).join(', ')}`);
       }),
@@ -104,10 +107,10 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
 }
 
 async function migrate(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {
-  const plan = planModules(catalog, config.modules, config.moduleUrls);
+  const plan = planForConfig(config, catalog);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    const applied = await runMigrations(database, [kernelMigrations, ...plan.local.filter((m) => m.migrations?.length).map((m) => ({ owner: m.name, migrations: m.migrations! }))]);
+    const applied = await runMigrations(database, migrationSets(plan));
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   } finally {
     await database.close();

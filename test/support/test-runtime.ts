@@ -56,12 +56,12 @@ export async function deleteStream(natsUrl: string, namespace: string): Promise<
 }
 
 /** Polls `probe` until it returns a truthy value (bounded); for waiting on asynchronous delivery. */
-export async function eventually<T>(probe: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
     last = await probe();
-    if (last) return last;
+    if (last) return last as NonNullable<T>;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);

@@ -124,9 +124,9 @@ describe('loadConfig: a JSON config file', () => {
 
   it('says a file is not valid JSON, and that it must hold an object', () => {
     const broken = configFile('{"port": 80,');
-    expect(bootError({ env: {}, file: broken }).message).toMatch(new RegExp(`^config file ${escape(broken)} is not valid JSON: `));
+    expect(bootError({ env: {}, file: broken }).message).toMatch(new RegExp(`^config file ${escape(broken)} is not valid JSON`));
     const array = configFile('[1, 2]');
-    expect(bootError({ env: {}, file: array }).message).toBe(`config file ${array} is not valid JSON: expected a JSON object`);
+    expect(bootError({ env: {}, file: array }).message).toBe(`config file ${array} must hold a JSON object of settings`);
   });
 
   // A real config file spans several lines; the error must still be one line, and must not quote
@@ -137,6 +137,7 @@ describe('loadConfig: a JSON config file', () => {
     expect(err.message).toContain(`config file ${file} is not valid JSON`);
     expect(err.message).not.toContain('SECRETKEYTEXT');
     expect(err.message).not.toContain('"port"');
+    expect(err.message).toMatch(new RegExp(`^config file ${escape(file)} is not valid JSON( at line \\d+)?$`));
   });
 });
 

@@ -45,13 +45,19 @@ function readConfigFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw new SevaBootError(`config file ${path} cannot be read: ${(err as Error).message}`);
   }
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (err) {
-    throw new SevaBootError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    // The parser's message quotes the file (secrets included) over several lines: give a position only.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    const where = position === undefined ? '' : ` at line ${text.slice(0, Number(position)).split('\n').length}`;
+    throw new SevaBootError(`config file ${path} is not valid JSON${where}`);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SevaBootError(`config file ${path} must hold a JSON object of settings`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function parseModuleUrls(value: string): Record<string, string> {

@@ -25,12 +25,16 @@ export function lockDataDir(dataDir: string): { release(): void } {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = ownerOf(lockPath);
-      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+      if (owner !== undefined && isAlive(owner)) {
         throw new SevaBootError(
-          `data folder ${dataDir} is in use by process ${owner}; stop it, or point SEVA_DATA_DIR elsewhere`,
+          owner === process.pid
+            ? `data folder ${dataDir} is already open in this process`
+            : `data folder ${dataDir} is in use by process ${owner}; stop it, or point SEVA_DATA_DIR elsewhere`,
         );
       }
-      rmSync(lockPath, { force: true });
+      // Remove the stale lock only if it still names the dead owner: another starter may have
+      // replaced it since it was read.
+      if (ownerOf(lockPath) === owner) rmSync(lockPath, { force: true });
     }
   }
   throw new SevaBootError(`data folder ${dataDir}: could not take the lock file ${lockPath}`);

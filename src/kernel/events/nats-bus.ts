@@ -107,7 +107,8 @@ export class NatsEventBus implements EventBus {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(60_000),
+      // Short, so a batch held by a killed replica comes back quickly; handlers are idempotent anyway.
+      ack_wait: nanos(10_000),
       max_ack_pending: 5000,
       filter_subject: this.subject(eventName),
     };
