@@ -24,6 +24,18 @@ const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : v
 export const systemModule = defineModule({
   name: 'system',
   summary: 'Operator views of the platform kernel',
+  jobs: {
+    // Published events and idempotency marks are kept well past NATS's duplicate window and any
+    // plausible redelivery, then dropped so the tables stay small.
+    prune: {
+      schedule: '17 3 * * *',
+      async handler(ctx, data) {
+        const days = (key: string, fallback: number) => new Date(Date.now() - Number(data[key] ?? fallback) * 86_400_000);
+        await ctx.db.deleteFrom('kernel.outbox').where('published_at', '<', days('outboxDays', 7)).execute();
+        await ctx.db.deleteFrom('kernel.processed_events').where('processed_at', '<', days('processedDays', 30)).execute();
+      },
+    },
+  },
   operations: {
     listDeadLetters: defineOperation({
       summary: 'Events whose handling failed after every retry',

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureModules } from '../../../test/fixtures/modules.js';
+import { eventually, startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
+import { systemActor } from '../modules/actor.js';
+import { systemModule } from '../system/module.js';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime(fixtureModules);
+});
+afterAll(() => t?.close());
+
+const db = () => t.runtime.database.db;
+const ping = () => t.runtime.contextFor('ping', systemActor('test', 'in'));
+const stamped = async (id: string) => db().selectFrom('ping.stamps').selectAll().where('id', '=', id).executeTakeFirst();
+
+describe('jobs', () => {
+  it('runs a job sent outside a transaction, as the system', async () => {
+    await ping().jobs.send('stamp', { id: 'j-plain' });
+    const row = await eventually(() => stamped('j-plain'), 'the job to run');
+    expect(row.job_actor).toBe('system:job:ping.stamp');
+  });
+
+  it('sends a job with its transaction: committed runs, rolled back never exists', async () => {
+    await ping().transaction(async () => {
+      await ping().jobs.send('stamp', { id: 'j-commit' });
+    });
+    await expect(
+      ping().transaction(async () => {
+        await ping().jobs.send('stamp', { id: 'j-rollback' });
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    await eventually(() => stamped('j-commit'), 'the committed job');
+    const queued = await db().selectFrom('kernel_jobs.job').select('data').where('name', '=', 'ping.stamp').execute();
+    expect(queued.map((r) => (r.data as { id: string }).id)).not.toContain('j-rollback');
+    expect(await stamped('j-rollback')).toBeUndefined();
+  });
+});
+
+describe('system.prune', () => {
+  it('drops published events and idempotency marks past their retention, and nothing else', async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    await db()
+      .insertInto('kernel.outbox')
+      .values([
+        { id: 'evt_old_published', name: 'ping.note.recorded', payload: '{}', published_at: old },
+        { id: 'evt_old_unpublished', name: 'ping.note.recorded', payload: '{}', published_at: null, occurred_at: old },
+      ])
+      .execute();
+    // The unpublished one would be delivered by the running bus; park it as published-now instead.
+    await db().updateTable('kernel.outbox').set({ published_at: new Date() }).where('id', '=', 'evt_old_unpublished').execute();
+    await db().insertInto('kernel.processed_events').values({ consumer: 'x.y', event_id: 'evt_old', processed_at: old }).execute();
+    await systemModule.jobs!.prune!.handler(t.runtime.contextFor('system', systemActor('test')), {});
+    const ids = (await db().selectFrom('kernel.outbox').select('id').where('id', 'in', ['evt_old_published', 'evt_old_unpublished']).execute()).map((r) => r.id);
+    expect(ids).toEqual(['evt_old_unpublished']);
+    expect(await db().selectFrom('kernel.processed_events').selectAll().where('event_id', '=', 'evt_old').execute()).toHaveLength(0);
+  });
+});
