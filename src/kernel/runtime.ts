@@ -130,14 +130,10 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     if (!config.natsUrl && config.modules.trim() !== 'all' && config.databaseUrl) {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
-    await eventBus.start();
+    cleanup.push(() => eventBus.stop(), () => jobs.stop());
+    await Promise.all([eventBus.start(), jobs.start(jobRegistrations(plan, contextFor))]);
     bus = eventBus;
-    cleanup.push(() => eventBus.stop());
-    mark('events');
-
-    await jobs.start(jobRegistrations(plan, contextFor));
-    cleanup.push(() => jobs.stop());
-    mark('jobs');
+    mark('events and jobs');
 
     const http = await httpBuilt;
     cleanup.push(async () => {

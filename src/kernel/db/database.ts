@@ -1,6 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { PGlitePool } from './pglite-pool.js';
 import { lockDataDir } from './data-dir-lock.js';
 
@@ -39,6 +38,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
+  // Loaded only when used: the embedded shape should not pay for the driver at start.
+  const { default: pg } = await import('pg');
   const types = {
     getTypeParser: (oid: number, format?: any) => {
       if (oid === INT8) return (value: string) => Number(value);

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { AckPolicy, connect, DeliverPolicy, JSONCodec, nanos, type JsMsg, type NatsConnection } from 'nats';
+import type { JsMsg, NatsConnection } from 'nats';
 import type { Logger } from '../log/logger.js';
 import { PumpLoop, type BusStats, type EventBus } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
@@ -13,7 +13,12 @@ export interface NatsBusOptions {
   batchSize?: number;
 }
 
-const codec = JSONCodec<SevaEvent>();
+// Loaded on start only: processes without NATS_URL never load the client.
+let nats: typeof import('nats');
+const codec = {
+  encode: (event: SevaEvent) => new TextEncoder().encode(JSON.stringify(event)),
+  decode: (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data)) as SevaEvent,
+};
 
 /**
  * The distributed shape: every process relays its database's outbox to JetStream (the event id is
@@ -49,6 +54,8 @@ export class NatsEventBus implements EventBus {
   }
 
   async start(): Promise<void> {
+    nats ??= await import('nats');
+    const { connect, nanos } = nats;
     this.nc = await connect({ servers: this.options.url, name: 'seva', maxReconnectAttempts: -1 });
     const jsm = await this.nc.jetstreamManager();
     const stream = {
@@ -100,6 +107,7 @@ export class NatsEventBus implements EventBus {
   }
 
   private async startConsumer(consumer: RegisteredConsumer, eventName: string): Promise<{ stop(): Promise<void> }> {
+    const { AckPolicy, DeliverPolicy, nanos } = nats;
     const nc = this.nc!;
     const jsm = await nc.jetstreamManager();
     const durable = `${consumer.key}__${eventName}`.replace(/[^A-Za-z0-9_-]/g, '_');

@@ -1,0 +1,60 @@
+/**
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, several
+ * names) runs some. Progress goes to stderr; stdout gets one markdown table.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { httpBench } from './http.js';
+import { markdownTable, note, progress, type Row } from './lib/report.js';
+import { installCleanup, removeLater } from './lib/seva-process.js';
+import { outboxBench } from './outbox.js';
+import { startupBench } from './startup.js';
+
+const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
+  startup: startupBench,
+  http: httpBench,
+  outbox: outboxBench,
+};
+
+/** Whatever hangs, the bench ends: children are killed by the exit hook. */
+const WATCHDOG_MS = 5 * 60_000;
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = asked.filter((name) => !(name in GROUPS));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown bench group ${unknown.join(', ')}; known: ${Object.keys(GROUPS).join(', ')}\n`);
+    process.exit(2);
+  }
+  const names = asked.length > 0 ? asked : Object.keys(GROUPS);
+
+  installCleanup();
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: still running after ${WATCHDOG_MS / 1000} s; giving up\n`);
+    process.exit(1);
+  }, WATCHDOG_MS);
+  watchdog.unref();
+
+  const workDir = mkdtempSync(join(tmpdir(), 'seva-bench-'));
+  removeLater(workDir);
+  progress(`groups: ${names.join(', ')}; database: ${process.env.DATABASE_URL ? 'PostgreSQL too' : 'PGlite only'}; NATS: ${process.env.NATS_URL ? 'yes' : 'no'}`);
+
+  const started = performance.now();
+  const rows: Row[] = [];
+  let failed = false;
+  for (const name of names) {
+    try {
+      rows.push(...(await GROUPS[name]!(workDir)));
+    } catch (err) {
+      failed = true;
+      progress(`${name} failed: ${(err as Error).stack ?? String(err)}`);
+      rows.push(note(name, '—', `failed: ${(err as Error).message.split('\n')[0]!.slice(0, 160)}`, 'FAIL'));
+    }
+  }
+  progress(`done in ${Math.round((performance.now() - started) / 1000)} s`);
+  process.stdout.write(`${markdownTable(rows)}\n`);
+  process.exit(failed || rows.some((r) => r.verdict === 'FAIL') ? 1 : 0);
+}
+
+await main();
