@@ -4,10 +4,13 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 interface Scope {
   trx: Transaction<any>;
   afterCommit: Array<() => void>;
+  /** Rows to insert just before commit, one multi-row statement per table. */
+  deferred: Map<string, Array<Record<string, unknown>>>;
   depth: number;
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
+const CHUNK = 1000;
 
 /**
  * One transaction per unit of work, however deep the calls go: a nested `inTransaction` (an
@@ -17,22 +20,57 @@ const scopes = new AsyncLocalStorage<Scope>();
  */
 export async function inTransaction<T>(db: Kysely<any>, body: (trx: Transaction<any>) => Promise<T>): Promise<T> {
   const outer = scopes.getStore();
-  if (outer) {
-    const name = sql.id(`seva_sp_${++outer.depth}`);
-    await sql`savepoint ${name}`.execute(outer.trx);
-    try {
-      const result = await body(outer.trx);
-      await sql`release savepoint ${name}`.execute(outer.trx);
-      return result;
-    } catch (err) {
-      await sql`rollback to savepoint ${name}`.execute(outer.trx);
-      throw err;
+  if (outer) return inSavepoint(outer, body);
+  const scope: Omit<Scope, 'trx'> = { afterCommit: [], deferred: new Map(), depth: 0 };
+  const result = await db.transaction().execute((trx) =>
+    scopes.run({ ...scope, trx } as Scope, async () => {
+      const value = await body(trx);
+      await flushDeferred(scopes.getStore()!);
+      return value;
+    }),
+  );
+  for (const hook of scope.afterCommit) hook();
+  return result;
+}
+
+async function inSavepoint<T>(outer: Scope, body: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+  const name = sql.id(`seva_sp_${++outer.depth}`);
+  const marks = new Map([...outer.deferred].map(([table, rows]) => [table, rows.length]));
+  const hooks = outer.afterCommit.length;
+  await sql`savepoint ${name}`.execute(outer.trx);
+  try {
+    const result = await body(outer.trx);
+    await sql`release savepoint ${name}`.execute(outer.trx);
+    return result;
+  } catch (err) {
+    await sql`rollback to savepoint ${name}`.execute(outer.trx);
+    // What the rolled-back part deferred is rolled back with it.
+    for (const [table, rows] of outer.deferred) rows.length = marks.get(table) ?? 0;
+    outer.afterCommit.length = hooks;
+    throw err;
+  }
+}
+
+async function flushDeferred(scope: Scope): Promise<void> {
+  for (const [table, rows] of scope.deferred) {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await scope.trx.insertInto(table).values(rows.slice(i, i + CHUNK)).execute();
     }
   }
-  const afterCommit: Array<() => void> = [];
-  const result = await db.transaction().execute((trx) => scopes.run({ trx, afterCommit, depth: 0 }, () => body(trx)));
-  for (const hook of afterCommit) hook();
-  return result;
+  scope.deferred.clear();
+}
+
+/**
+ * Queues a row to be inserted when `trx` commits, batched with others of its table; returns
+ * false when `trx` is not the transaction in scope (the caller then inserts it itself).
+ */
+export function deferInsert(trx: Kysely<any>, table: string, row: Record<string, unknown>): boolean {
+  const scope = scopes.getStore();
+  if (!scope || scope.trx !== trx) return false;
+  let rows = scope.deferred.get(table);
+  if (!rows) scope.deferred.set(table, (rows = []));
+  rows.push(row);
+  return true;
 }
 
 /** The transaction in progress, if any; queries outside one use the pool. */

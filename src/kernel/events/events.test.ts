@@ -31,6 +31,32 @@ describe('transactional outbox', () => {
     expect(events).toHaveLength(0);
   });
 
+  it('drops the events of a nested part that rolled back, and keeps the rest of the transaction', async () => {
+    await ping().transaction(async (tx) => {
+      await tx.emit({ name: 'ping.note.recorded', payload: { noteId: 'n-outer' } });
+      await expect(
+        ping().transaction(async (inner) => {
+          await inner.emit({ name: 'ping.note.recorded', payload: { noteId: 'n-inner' } });
+          throw new Error('inner refused');
+        }),
+      ).rejects.toThrow('inner refused');
+    });
+    const ids = async (noteId: string) => (await db().selectFrom('kernel.outbox').select('id').where(sql`payload->>'noteId'`, '=', noteId).execute()).length;
+    expect(await ids('n-outer')).toBe(1);
+    expect(await ids('n-inner')).toBe(0);
+  });
+
+  it('keeps the order of many events emitted in one transaction', async () => {
+    const emitted = await ping().transaction(async (tx) => {
+      const out: string[] = [];
+      for (let i = 0; i < 1500; i++) out.push(await tx.emit({ name: 'ping.note.recorded', payload: { noteId: `bulk-${i}` } }));
+      return out;
+    });
+    const rows = await db().selectFrom('kernel.outbox').select('id').where('id', 'in', emitted).orderBy('seq').execute();
+    expect(rows.map((r) => r.id)).toEqual(emitted);
+    await eventually(async () => (await db().selectFrom('pong.seen').select('note_id').where('note_id', 'like', 'bulk-%').execute()).length === 1500, 'bulk delivery');
+  });
+
   it('refuses an event the module did not declare', async () => {
     await expect(ping().transaction((tx) => tx.emit({ name: 'ping.note.deleted', payload: {} }))).rejects.toMatchObject({ code: 'EVENT_NOT_DECLARED' });
   });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../crypto/ids.js';
+import { deferInsert } from '../db/transaction-scope.js';
 import { SevaError } from '../errors/seva-error.js';
 import { EVENT_NAME, type NewEvent, type SevaEvent } from './types.js';
 
@@ -8,23 +9,22 @@ export interface EventMeta {
   requestId: string | null;
 }
 
-/** Writes an event into the outbox inside the caller's transaction: it commits with the change. */
+/** Writes an event into the outbox inside the caller's transaction: it commits with the change, or not at all. */
 export async function writeEvent(trx: Kysely<any>, event: NewEvent, meta: EventMeta): Promise<string> {
   if (!EVENT_NAME.test(event.name)) {
     throw new SevaError('EVENT_NAME_INVALID', 500, `Event name "${event.name}" is not module.entity.verb`);
   }
   const id = newId('evt');
-  await trx
-    .insertInto('kernel.outbox')
-    .values({
-      id,
-      name: event.name,
-      tenant_id: event.tenantId ?? null,
-      payload: JSON.stringify(event.payload ?? {}),
-      actor_id: meta.actorId,
-      request_id: meta.requestId,
-    })
-    .execute();
+  const row = {
+    id,
+    name: event.name,
+    tenant_id: event.tenantId ?? null,
+    payload: JSON.stringify(event.payload ?? {}),
+    actor_id: meta.actorId,
+    request_id: meta.requestId,
+  };
+  // Events of one transaction go in as one statement at commit: same atomicity, far fewer trips.
+  if (!deferInsert(trx, 'kernel.outbox', row)) await trx.insertInto('kernel.outbox').values(row).execute();
   return id;
 }
 

@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { randomUUID } from 'node:crypto';
 import type { SevaConfig } from '../config/schema.js';
 import { KernelErrors } from '../errors/seva-error.js';
-import type { Logger } from '../log/logger.js';
+import { lazyChild, type Logger } from '../log/logger.js';
 import type { Actor } from '../modules/actor.js';
 import type { ModuleDef, ModuleRuntime, OperationContext } from '../modules/define.js';
 import type { InternalTokens } from '../modules/internal-token.js';
@@ -39,6 +39,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    childLoggerFactory: (logger, bindings) => lazyChild(logger as Logger, bindings) as FastifyBaseLogger,
     forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(validatorCompiler);

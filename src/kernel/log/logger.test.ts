@@ -38,3 +38,19 @@ describe('logger', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ requestId: 'req-9', tenant: 'in.ka', level: 'warn' });
   });
 });
+
+describe('lazyChild', () => {
+  it('logs with its bindings, and costs nothing until used', async () => {
+    const { lazyChild } = await import('./logger.js');
+    const { log, lines } = capture();
+    let made = 0;
+    const counting = new Proxy(log, { get: (t, p) => (p === 'child' ? (...a: any[]) => (made++, (t.child as any)(...a)) : Reflect.get(t, p)) });
+    const child = lazyChild(counting, { requestId: 'r-lazy', token: 'SECRET' });
+    expect(made).toBe(0);
+    child.info({ password: 'p' }, 'used');
+    child.info('again');
+    expect(made).toBe(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ requestId: 'r-lazy', token: '[redacted]', password: '[redacted]', msg: 'used' });
+    expect(lines).toHaveLength(2);
+  });
+});

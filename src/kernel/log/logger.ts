@@ -52,3 +52,22 @@ export function createLogger(options: { level: string; name?: string; destinatio
   };
   return options.destination ? pino(config, options.destination) : pino(config);
 }
+
+/**
+ * A child logger made on first use. Creating a pino child applies the redaction rules to its
+ * bindings, which costs more than most units of work that never log at all.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let real: Logger | undefined;
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      real ??= parent.child(bindings);
+      const value = Reflect.get(real, prop, real);
+      return typeof value === 'function' ? value.bind(real) : value;
+    },
+    set(_target, prop, value) {
+      real ??= parent.child(bindings);
+      return Reflect.set(real, prop, value, real);
+    },
+  });
+}

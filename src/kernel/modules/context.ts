@@ -6,7 +6,7 @@ import type { Database } from '../db/database.js';
 import { SevaError } from '../errors/seva-error.js';
 import { writeEvent } from '../events/outbox.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { Logger } from '../log/logger.js';
+import { lazyChild, type Logger } from '../log/logger.js';
 import type { Actor } from './actor.js';
 import type { OperationContext, TxContext } from './define.js';
 import { afterCommit, currentTransaction, inTransaction } from '../db/transaction-scope.js';
@@ -26,7 +26,7 @@ export interface ContextServices {
 
 export function createContext(services: ContextServices, module: string, actor: Actor, requestId: string): OperationContext {
   const base = services.database.db;
-  const log = services.log.child({ module, requestId, tenant: actor.tenantId, actor: actor.id });
+  const log = lazyChild(services.log, { module, requestId, tenant: actor.tenantId, actor: actor.id });
   const ctx: OperationContext = {
     module,
     actor,
