@@ -82,7 +82,11 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     contextFor,
     authenticate: (request) => authenticate(request, plan, tokens),
     readiness: async () => {
-      const checks: Record<string, string> = { migrations: services ? 'ok' : 'pending', events: bus?.kind ?? 'starting' };
+      const checks: Record<string, string> = {
+        migrations: services ? 'ok' : 'pending',
+        events: bus?.kind ?? 'starting',
+        jobs: services?.jobs.status ?? 'starting',
+      };
       try {
         if (!services) throw new Error('not open yet');
         await ping(services.database);
@@ -131,9 +135,12 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
     cleanup.push(() => eventBus.stop(), () => jobs.stop());
-    await Promise.all([eventBus.start(), jobs.start(jobRegistrations(plan, contextFor))]);
+    // Workers start beside serving: readiness means database and migrations, and a job sent
+    // meanwhile waits for the queue instead of failing.
+    jobs.start(jobRegistrations(plan, contextFor)).catch((err) => log.error({ err }, 'job queue failed to start'));
+    await eventBus.start();
     bus = eventBus;
-    mark('events and jobs');
+    mark('events');
 
     const http = await httpBuilt;
     cleanup.push(async () => {

@@ -39,7 +39,7 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
         if (!opts.demo) throw new SevaBootError('say what to seed: seva seed --demo');
         const runtime = await startRuntime({ config: config(), catalog, listen: false });
         try {
-          printCredentials(await seedDemo(runtime));
+          console.log(credentialLines(await seedDemo(runtime)).join('\n'));
         } finally {
           await runtime.stop();
         }
@@ -84,12 +84,18 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
   const runtime = await startRuntime({ config, catalog, log });
   const fresh = runtime.appliedMigrations.includes(`kernel/${kernelMigrations.migrations[0]!.name}`);
   const credentials = fresh && !config.databaseUrl ? await seedDemo(runtime) : [];
+  log.info({ timings: runtime.timings }, 'ready');
   const shown = runtime.url.replace('127.0.0.1', 'localhost');
-  console.log(`\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`);
-  console.log(`  API docs:  ${shown}/docs`);
-  console.log(`  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`);
-  console.log(`  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`);
-  printCredentials(credentials);
+  // One write, so whoever watches the output sees the whole banner at once.
+  console.log(
+    [
+      `\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`,
+      `  API docs:  ${shown}/docs`,
+      `  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`,
+      `  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`,
+      ...credentialLines(credentials),
+    ].join('\n'),
+  );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -127,13 +133,9 @@ async function seedDemo(runtime: Runtime): Promise<Array<{ label: string; value:
   return credentials;
 }
 
-function printCredentials(credentials: Array<{ label: string; value: string }>): void {
-  if (credentials.length === 0) {
-    console.log('  demo sign-in: none yet — the identity module, which issues accounts, is not part of this build');
-    return;
-  }
-  console.log('  demo sign-in:');
-  for (const c of credentials) console.log(`    ${c.label}: ${c.value}`);
+function credentialLines(credentials: Array<{ label: string; value: string }>): string[] {
+  if (credentials.length === 0) return ['  demo sign-in: none yet — the identity module, which issues accounts, is not part of this build'];
+  return ['  demo sign-in:', ...credentials.map((c) => `    ${c.label}: ${c.value}`)];
 }
 
 /** Boot failures print one line naming the cause and exit 1; no stack trace for expected ones. */

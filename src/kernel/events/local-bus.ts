@@ -21,7 +21,8 @@ export class LocalEventBus implements EventBus {
     log: Logger,
     private readonly batchSize = 500,
   ) {
-    this.pump = new PumpLoop('outbox', () => this.pumpOnce(), log);
+    // Every local commit wakes the pump; the idle poll is only a safety net.
+    this.pump = new PumpLoop('outbox', () => this.pumpOnce(), log, 2000);
     this.retries = new PumpLoop('retries', () => runDueRetries(this.db, this.consumers), log, 1000);
   }
 

@@ -23,6 +23,9 @@ export interface SendOptions {
 export class JobQueue {
   private readonly boss: PgBoss;
   private started = false;
+  private starting: Promise<void> | undefined;
+  /** `ok` once workers run; the start happens beside serving, not before it. */
+  status: 'stopped' | 'starting' | 'ok' | 'failed' = 'stopped';
 
   constructor(
     private readonly database: Database,
@@ -38,12 +41,24 @@ export class JobQueue {
     this.boss.on('error', (err) => this.log.error({ err }, 'job queue error'));
   }
 
-  async start(jobs: readonly JobHandlerRegistration[]): Promise<void> {
+  start(jobs: readonly JobHandlerRegistration[]): Promise<void> {
+    this.status = 'starting';
+    this.starting = this.startWorkers(jobs).then(
+      () => void (this.status = 'ok'),
+      (err) => {
+        this.status = 'failed';
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  private async startWorkers(jobs: readonly JobHandlerRegistration[]): Promise<void> {
     await this.boss.start();
     this.started = true;
     for (const job of jobs) {
       await this.boss.createQueue(job.name, { name: job.name, retryLimit: 5, retryDelay: 5, retryBackoff: true });
-      await this.boss.work<Record<string, unknown>>(job.name, { pollingIntervalSeconds: 1, batchSize: 20 }, async (batch) => {
+      await this.boss.work<Record<string, unknown>>(job.name, { pollingIntervalSeconds: 2, batchSize: 20 }, async (batch) => {
         for (const item of batch) {
           try {
             await job.handler(item.data ?? {}, item.id);
@@ -60,6 +75,7 @@ export class JobQueue {
   }
 
   async send(name: string, data: Record<string, unknown>, options: SendOptions = {}): Promise<string | null> {
+    await this.starting;
     const sendOptions: PgBoss.SendOptions = {};
     if (options.startAfterSeconds !== undefined) sendOptions.startAfter = options.startAfterSeconds;
     if (options.singletonKey !== undefined) sendOptions.singletonKey = options.singletonKey;
@@ -68,6 +84,7 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
+    await this.starting?.catch(() => {});
     if (!this.started) return;
     this.started = false;
     await this.boss.stop({ graceful: true, wait: true, timeout: 5000 });

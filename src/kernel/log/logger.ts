@@ -57,10 +57,19 @@ export function createLogger(options: { level: string; name?: string; destinatio
  * A child logger made on first use. Creating a pino child applies the redaction rules to its
  * bindings, which costs more than most units of work that never log at all.
  */
+const LEVEL_METHODS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const noop = () => {};
+
 export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
   let real: Logger | undefined;
   return new Proxy({} as Logger, {
     get(_target, prop) {
+      if (!real) {
+        // Reading the level, or a call below it, needs no child at all.
+        if (prop === 'level') return parent.level;
+        if (prop === 'isLevelEnabled') return parent.isLevelEnabled.bind(parent);
+        if (typeof prop === 'string' && LEVEL_METHODS.has(prop) && !parent.isLevelEnabled(prop)) return noop;
+      }
       real ??= parent.child(bindings);
       const value = Reflect.get(real, prop, real);
       return typeof value === 'function' ? value.bind(real) : value;
