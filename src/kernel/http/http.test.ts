@@ -39,7 +39,7 @@ describe('health, docs and metrics', () => {
     await inject({ url: '/health/live' });
     const metrics = await inject({ url: '/metrics' });
     expect(metrics.headers['content-type']).toContain('text/plain');
-    expect(metrics.body).toMatch(/seva_http_requests_total\{method="GET",route="\/health\/live",status="200"\} \d+/);
+    expect(metrics.body).toMatch(/seva_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} [1-9]\d*/);
     expect(metrics.body).toContain('seva_events_published_total');
   });
 

@@ -50,8 +50,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.requests.inc({ method: request.method, route, status: reply.statusCode });
-    deps.metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    deps.metrics.duration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((error, request, reply) => {
     const problem = toSevaError(error, config.bodyLimit);
