@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = 'test/fixtures/seva-fixtures.ts';
+/** The CLI with the test modules, run from source. */
+const FIXTURE_CLI = ['--import', 'tsx', 'test/fixtures/seva-fixtures.ts'];
+/** What `npm start` runs: the shipped modules, from the bundle. */
+export const SHIPPED_CLI = ['bin/seva.js'];
 
 export interface SevaProcess {
   child: ChildProcess;
@@ -16,8 +19,8 @@ export interface SevaProcess {
 }
 
 /** Starts the real CLI (with the test modules) as a separate process and waits until it serves. */
-export async function startSevaProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<SevaProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'start'], {
+export async function startSevaProcess(env: Record<string, string>, timeoutMs = 60_000, cli = FIXTURE_CLI): Promise<SevaProcess> {
+  const child = spawn(process.execPath, [...cli, 'start'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
