@@ -98,6 +98,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       return { ready: checks.database === 'ok' && !!bus && !stopping, checks };
     },
   });
+  // Awaited once the database is up; until then a failure must not count as unhandled.
+  httpBuilt.catch(() => {});
   const cleanup: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await step().catch((err) => log.warn({ err }, 'shutdown step failed'));

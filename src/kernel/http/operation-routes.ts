@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { SevaBootError } from '../errors/boot-error.js';
 import { KernelErrors } from '../errors/seva-error.js';
 import type { Actor } from '../modules/actor.js';
 import { RPC_PREFIX } from '../modules/client.js';
@@ -55,16 +56,22 @@ function registerRestRoute(app: FastifyInstance, module: string, name: string, o
   if (paramNames.length > 0) schema.params = z.object(pick(paramNames));
   if (restNames.length > 0) schema[readsBody ? 'body' : 'querystring'] = rest;
   if (op.permission !== 'public') schema.security = [{ bearerAuth: [] }];
-  app.withTypeProvider<ZodTypeProvider>().route({
-    method,
-    url: `/api/${module}/v1${path}`,
-    schema,
-    handler: async (request, reply) => {
-      const actor = await deps.authenticate(request);
-      const input = { ...(readsBody ? (request.body as object) : (request.query as object)), ...(request.params as object) };
-      const ctx = deps.contextFor(module, actor, request.id);
-      const output = await invokeOperation(op, ctx, input, { validated: true });
-      return reply.status(status).send(output);
-    },
-  });
+  const url = `/api/${module}/v1${path}`;
+  try {
+    app.withTypeProvider<ZodTypeProvider>().route({
+      method,
+      url,
+      schema,
+      handler: async (request, reply) => {
+        const actor = await deps.authenticate(request);
+        const input = { ...(readsBody ? (request.body as object) : (request.query as object)), ...(request.params as object) };
+        const ctx = deps.contextFor(module, actor, request.id);
+        const output = await invokeOperation(op, ctx, input, { validated: true });
+        return reply.status(status).send(output);
+      },
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'FST_ERR_DUPLICATED_ROUTE') throw err;
+    throw new SevaBootError(`module "${module}" declares ${method} ${url} twice (again in operation ${name})`);
+  }
 }
