@@ -80,6 +80,10 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     metrics: new Metrics(() => bus?.stats),
     tokens,
     contextFor,
+    db: () => {
+      if (!services) throw KernelErrors.notReady('The platform is still starting');
+      return services.database.db;
+    },
     authenticate: (request) => authenticate(request, plan, tokens),
     readiness: async () => {
       const checks: Record<string, string> = {

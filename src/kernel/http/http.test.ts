@@ -116,3 +116,56 @@ describe('deny by default', () => {
     expect(typeof ok.json().count).toBe('number');
   });
 });
+
+describe('Idempotency-Key', () => {
+  const post = (key: string | undefined, text: string) =>
+    inject({ method: 'POST', url: '/api/ping/v1/notes', headers: { ...writer, ...(key ? { 'idempotency-key': key } : {}) }, payload: { text } });
+  const notesWith = async (text: string) =>
+    (await t.runtime.database.db.selectFrom('ping.notes').select('id').where('text', '=', text).execute()).length;
+
+  it('replays the first answer to a retried write and writes once', async () => {
+    const first = await post('retry-key-0001', 'idem once');
+    const second = await post('retry-key-0001', 'idem once');
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(await notesWith('idem once')).toBe(1);
+  });
+
+  it('writes once when the same request arrives twice at the same time', async () => {
+    const [a, b] = await Promise.all([post('race-key-0001', 'idem race'), post('race-key-0001', 'idem race')]);
+    expect([a.statusCode, b.statusCode]).toEqual([201, 201]);
+    expect(a.json().id).toBe(b.json().id);
+    expect(await notesWith('idem race')).toBe(1);
+  });
+
+  it('refuses the same key for a different request, and a malformed key', async () => {
+    await post('reuse-key-0001', 'idem first');
+    const reused = await post('reuse-key-0001', 'idem second');
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json().code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await notesWith('idem second')).toBe(0);
+    const bad = await post('short', 'idem bad key');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('headers.idempotency-key');
+  });
+
+  it('keeps no key for a write that failed, so the client can retry it', async () => {
+    const failed = await post('fail-key-0001', 'refuse idem');
+    expect(failed.statusCode).toBe(422);
+    expect(await notesWith('refuse idem')).toBe(0);
+    const again = await post('fail-key-0001', 'refuse idem');
+    expect(again.statusCode).toBe(422);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    const stored = await t.runtime.database.db.selectFrom('kernel.idempotency_keys').selectAll().where('key', '=', 'fail-key-0001').execute();
+    expect(stored).toHaveLength(0);
+  });
+
+  it('writes every time without a key', async () => {
+    await post(undefined, 'idem none');
+    await post(undefined, 'idem none');
+    expect(await notesWith('idem none')).toBe(2);
+  });
+});

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SevaBootError } from '../errors/boot-error.js';
@@ -8,8 +9,11 @@ import { RPC_PREFIX } from '../modules/client.js';
 import type { ModuleDef, OperationContext, OperationDef } from '../modules/define.js';
 import type { InternalTokens } from '../modules/internal-token.js';
 import { invokeOperation } from '../modules/invoke.js';
+import { withIdempotency } from './idempotency.js';
 
 export interface OperationRouteDeps {
+  /** The database, for Idempotency-Key records. */
+  db(): Kysely<any>;
   contextFor(module: string, actor: Actor, requestId: string): OperationContext;
   authenticate(request: FastifyRequest): Promise<Actor>;
   tokens: InternalTokens;
@@ -66,8 +70,13 @@ function registerRestRoute(app: FastifyInstance, module: string, name: string, o
         const actor = await deps.authenticate(request);
         const input = { ...(readsBody ? (request.body as object) : (request.query as object)), ...(request.params as object) };
         const ctx = deps.contextFor(module, actor, request.id);
-        const output = await invokeOperation(op, ctx, input, { validated: true });
-        return reply.status(status).send(output);
+        const run = async () => ({ status, body: await invokeOperation(op, ctx, input, { validated: true }) });
+        const key = request.headers['idempotency-key'];
+        if (typeof key !== 'string' || method === 'GET') return reply.status(status).send((await run()).body);
+        if (actor.kind === 'anonymous') throw KernelErrors.unauthenticated('An Idempotency-Key needs a signed-in caller');
+        const result = await withIdempotency(deps.db(), { actorId: actor.id, key, method, path: url, body: input }, run);
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.status(result.status).send(result.body);
       },
     });
   } catch (err) {

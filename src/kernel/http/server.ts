@@ -3,6 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { SevaConfig } from '../config/schema.js';
 import { KernelErrors } from '../errors/seva-error.js';
 import { lazyChild, type Logger } from '../log/logger.js';
@@ -20,6 +21,7 @@ export interface HttpServerDeps {
   metrics: Metrics;
   tokens: InternalTokens;
   contextFor(module: string, actor: Actor, requestId: string): OperationContext;
+  db(): Kysely<any>;
   authenticate(request: FastifyRequest): Promise<Actor>;
   readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
 }

@@ -33,6 +33,7 @@ export const systemModule = defineModule({
         const days = (key: string, fallback: number) => new Date(Date.now() - Number(data[key] ?? fallback) * 86_400_000);
         await ctx.db.deleteFrom('kernel.outbox').where('published_at', '<', days('outboxDays', 7)).execute();
         await ctx.db.deleteFrom('kernel.processed_events').where('processed_at', '<', days('processedDays', 30)).execute();
+        await ctx.db.deleteFrom('kernel.idempotency_keys').where('created_at', '<', days('idempotencyDays', 1)).execute();
       },
     },
   },
