@@ -149,6 +149,23 @@ describe('seva start refuses to boot with one clear line', () => {
   );
 
   it(
+    'when PostgreSQL or NATS cannot be reached, naming the server but never the password',
+    async () => {
+      const key = Buffer.alloc(32, 3).toString('base64');
+      const pg = expectOneLineFailure(
+        await runSeva(['start'], sevaEnv(freshDataDir(), { DATABASE_URL: 'postgres://seva:hunter22@127.0.0.1:1/nodb', SEVA_MASTER_KEY: key })),
+      );
+      expect(pg).toMatch(/^seva: cannot reach PostgreSQL at 127\.0\.0\.1:1\/nodb: /);
+      expect(pg).not.toContain('hunter22');
+      const nats = expectOneLineFailure(
+        await runSeva(['start'], sevaEnv(freshDataDir(), { NATS_URL: 'nats://127.0.0.1:1', SEVA_MASTER_KEY: key })),
+      );
+      expect(nats).toMatch(/^seva: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: /);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'when a migration fails, naming owner/migration and the database error, and frees the data folder',
     async () => {
       const dataDir = freshDataDir();

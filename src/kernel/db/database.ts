@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGlitePool } from './pglite-pool.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { SevaBootError } from '../errors/boot-error.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -55,6 +56,14 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   });
   // An idle client dying (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  try {
+    await pool.query('select 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const { hostname, port, pathname } = new URL(url);
+    // Host and database only: the URL may carry a password.
+    throw new SevaBootError(`cannot reach PostgreSQL at ${hostname}:${port || 5432}${pathname}: ${(err as Error).message}`);
+  }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: 'postgres',

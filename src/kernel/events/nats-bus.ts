@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { JsMsg, NatsConnection } from 'nats';
+import { SevaBootError } from '../errors/boot-error.js';
 import type { Logger } from '../log/logger.js';
 import { PumpLoop, type BusStats, type EventBus } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
@@ -56,7 +57,11 @@ export class NatsEventBus implements EventBus {
   async start(): Promise<void> {
     nats ??= await import('nats');
     const { connect, nanos } = nats;
-    this.nc = await connect({ servers: this.options.url, name: 'seva', maxReconnectAttempts: -1 });
+    try {
+      this.nc = await connect({ servers: this.options.url, name: 'seva', maxReconnectAttempts: -1 });
+    } catch (err) {
+      throw new SevaBootError(`cannot reach NATS at ${this.options.url}: ${(err as Error).message}`);
+    }
     const jsm = await this.nc.jetstreamManager();
     const stream = {
       name: this.streamName,
@@ -136,15 +141,27 @@ export class NatsEventBus implements EventBus {
     const pump = new PumpLoop(`consumer ${consumer.key}`, async () => {
       const batch = buffer.splice(0, this.batchSize);
       if (batch.length === 0) return 0;
+      const events: SevaEvent[] = [];
+      const decoded: JsMsg[] = [];
+      for (const m of batch) {
+        try {
+          events.push(codec.decode(m.data));
+          decoded.push(m);
+        } catch {
+          // Not one of ours (or corrupt): redelivering it forever would block the consumer.
+          this.log.error({ consumer: consumer.key, subject: m.subject, seq: m.seq }, 'dropping an undecodable event message');
+          m.term();
+        }
+      }
       try {
-        const result = await deliverBatch(this.db, consumer, batch.map((m) => codec.decode(m.data)));
+        const result = await deliverBatch(this.db, consumer, events);
         this.stats.delivered += result.processed;
         this.stats.duplicates += result.duplicates;
         this.stats.failed += result.failed;
-        for (const m of batch) m.ack();
+        for (const m of decoded) m.ack();
       } catch (err) {
         // The database is unreachable: let JetStream redeliver the batch later.
-        for (const m of batch) m.nak(2000);
+        for (const m of decoded) m.nak(2000);
         throw err;
       }
       return batch.length;
