@@ -141,12 +141,11 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
     cleanup.push(() => eventBus.stop(), () => jobs.stop());
-    // Workers start beside serving: readiness means database and migrations, and a job sent
-    // meanwhile waits for the queue instead of failing.
-    jobs.start(jobRegistrations(plan, contextFor)).catch((err) => log.error({ err }, 'job queue failed to start'));
-    await eventBus.start();
+    // The queue is up before the first request: a job sent inside a transaction cannot wait for
+    // the queue's own start on PGlite's single connection.
+    await Promise.all([eventBus.start(), jobs.start(jobRegistrations(plan, contextFor))]);
     bus = eventBus;
-    mark('events');
+    mark('events and jobs');
 
     const http = await httpBuilt;
     cleanup.push(async () => {

@@ -33,6 +33,12 @@ describe('health, docs and metrics', () => {
     const docs = await inject({ url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.headers['content-type']).toContain('text/html');
+    expect(docs.body).toContain('/openapi.json');
+    const css = await inject({ url: '/docs/static/swagger-ui.css' });
+    expect(css.statusCode).toBe(200);
+    expect(css.headers['content-type']).toContain('text/css');
+    expect((await inject({ url: '/docs/static/package.json' })).statusCode).toBe(404);
+    expect((await inject({ url: '/docs/static/..%2Fpackage.json' })).statusCode).toBe(404);
   });
 
   it('counts requests in Prometheus text format', async () => {

@@ -1,5 +1,4 @@
 import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +9,7 @@ import { lazyChild, type Logger } from '../log/logger.js';
 import type { Actor } from '../modules/actor.js';
 import type { ModuleDef, ModuleRuntime, OperationContext } from '../modules/define.js';
 import type { InternalTokens } from '../modules/internal-token.js';
+import { registerDocs } from './docs.js';
 import type { Metrics } from './metrics.js';
 import { registerOperationRoutes } from './operation-routes.js';
 import { PROBLEM_TYPE, sendProblem, toSevaError } from './problem.js';
@@ -70,7 +70,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  registerDocs(app);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }));

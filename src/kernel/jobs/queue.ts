@@ -1,4 +1,4 @@
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log/logger.js';
 
@@ -21,24 +21,20 @@ export interface SendOptions {
  * exponential backoff; scheduled jobs run once per schedule across all processes.
  */
 export class JobQueue {
-  private readonly boss: PgBoss;
+  private bossInstance: PgBoss | undefined;
   private started = false;
   private starting: Promise<void> | undefined;
-  /** `ok` once workers run; the start happens beside serving, not before it. */
+  /** `ok` once workers run. */
   status: 'stopped' | 'starting' | 'ok' | 'failed' = 'stopped';
 
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
-  ) {
-    this.boss = new PgBoss({
-      db: { executeSql: (text: string, values?: unknown[]) => database.executeSql(text, values) },
-      schema: 'kernel_jobs',
-      supervise: true,
-      schedule: true,
-      migrate: true,
-    } as PgBoss.ConstructorOptions);
-    this.boss.on('error', (err) => this.log.error({ err }, 'job queue error'));
+  ) {}
+
+  private get boss(): PgBoss {
+    if (!this.bossInstance) throw new Error('the job queue has not been started');
+    return this.bossInstance;
   }
 
   start(jobs: readonly JobHandlerRegistration[]): Promise<void> {
@@ -54,6 +50,17 @@ export class JobQueue {
   }
 
   private async startWorkers(jobs: readonly JobHandlerRegistration[]): Promise<void> {
+    // Loaded on start, not at import: commands that never start the queue do not pay for it.
+    const { default: PgBossClass } = await import('pg-boss');
+    const database = this.database;
+    this.bossInstance = new PgBossClass({
+      db: { executeSql: (text: string, values?: unknown[]) => database.executeSql(text, values) },
+      schema: 'kernel_jobs',
+      supervise: true,
+      schedule: true,
+      migrate: true,
+    } as PgBoss.ConstructorOptions);
+    this.bossInstance.on('error', (err) => this.log.error({ err }, 'job queue error'));
     await this.boss.start();
     this.started = true;
     for (const job of jobs) {
