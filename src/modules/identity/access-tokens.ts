@@ -1,5 +1,5 @@
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import { can, z, type Actor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
+import { can, isId, z, type Actor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
 import { rolesOf } from './employees.js';
 import { SIGNING_ALG, verificationKey, type SigningKey } from './signing-keys.js';
 import { ACCESS_TOKEN_SECONDS, AUDIENCE, ISSUER, SESSION_PERMISSION } from './token-settings.js';
@@ -38,7 +38,8 @@ const claims = z.object({ sub: z.string().min(1), tid: z.string().min(1), roles:
 export async function authenticateAccessToken(token: string, runtime: ModuleRuntime): Promise<Actor | undefined> {
   try {
     const header = decodeProtectedHeader(token);
-    if (header.alg !== SIGNING_ALG || typeof header.kid !== 'string') return undefined;
+    // A kid not shaped like ours cannot be one of our keys: no database look-up for it.
+    if (header.alg !== SIGNING_ALG || !isId(header.kid, 'key')) return undefined;
     const key = await verificationKey(runtime, header.kid);
     if (!key) return undefined;
     const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: [SIGNING_ALG], requiredClaims: ['exp', 'sub'] });

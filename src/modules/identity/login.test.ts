@@ -93,6 +93,15 @@ describe('password grant', () => {
     expect(new Date(row.locked_until).getTime()).toBeGreaterThan(Date.now() + 10 * 60 * 1000);
   });
 
+  it('lets the right password in again once the lock has run out', async () => {
+    const users = () => t.runtime.database.db.updateTable('identity.users' as any).where('username', '=', 'victim');
+    // Moving the lock's end into the past stands in for waiting 15 minutes.
+    await users().set({ locked_until: new Date(Date.now() - 1000) }).execute();
+    expect((await passwordGrant('victim')).statusCode).toBe(200);
+    const row: any = await t.runtime.database.db.selectFrom('identity.users' as any).select(['status', 'locked_until', 'failed_logins']).where('username', '=', 'victim').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'active', locked_until: null, failed_logins: 0 });
+  });
+
   it('answers invalid_request for missing fields and unsupported_grant_type for other grants', async () => {
     const missing = await inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: 'reader' } });
     expect(missing.statusCode).toBe(400);
