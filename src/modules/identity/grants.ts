@@ -37,9 +37,10 @@ export async function passwordGrant(ctx: OperationContext, input: z.output<typeo
   const key = await activeSigningKey(ctx);
   const user = await ctx.db
     .selectFrom('users')
-    .select(['id', 'tenant_id', 'password_hash', 'status', 'locked_until'])
-    .where('root_tenant', '=', rootOf(input.tenant))
-    .where('username', '=', input.username)
+    .innerJoin('tenants', 'tenants.code', 'users.tenant_id')
+    .select(['users.id as id', 'users.tenant_id as tenant_id', 'users.password_hash as password_hash', 'users.status as status', 'users.locked_until as locked_until', 'tenants.status as tenant_status'])
+    .where('users.root_tenant', '=', rootOf(input.tenant))
+    .where('users.username', '=', input.username)
     .executeTakeFirst();
   if (!user) {
     await verifyAgainstDummy(input.password);
@@ -48,7 +49,8 @@ export async function passwordGrant(ctx: OperationContext, input: z.output<typeo
   const now = Date.now();
   const stillLocked = user.status === 'locked' && user.locked_until && new Date(user.locked_until).getTime() > now;
   const matches = await verifyPassword(String(user.password_hash), input.password);
-  if (user.status === 'disabled' || stillLocked) throw OAuthErrors.invalidGrant();
+  // A disabled tenant signs nobody in; like a locked account, this is not told apart.
+  if (user.status === 'disabled' || user.tenant_status === 'disabled' || stillLocked) throw OAuthErrors.invalidGrant();
   if (!matches) {
     await recordFailure(ctx, String(user.id), String(user.tenant_id));
     throw OAuthErrors.invalidGrant();
@@ -101,8 +103,13 @@ export async function refreshGrant(ctx: OperationContext, input: z.output<typeof
       return undefined;
     }
     if (new Date(row.expires_at).getTime() <= Date.now()) return undefined;
-    const user = await tx.db.selectFrom('users').select(['id', 'tenant_id', 'status', 'locked_until']).where('id', '=', row.user_id).executeTakeFirstOrThrow();
-    if (user.status !== 'active') return undefined;
+    const user = await tx.db
+      .selectFrom('users')
+      .innerJoin('tenants', 'tenants.code', 'users.tenant_id')
+      .select(['users.id as id', 'users.tenant_id as tenant_id', 'users.status as status', 'tenants.status as tenant_status'])
+      .where('users.id', '=', row.user_id)
+      .executeTakeFirstOrThrow();
+    if (user.status !== 'active' || user.tenant_status !== 'active') return undefined;
     await tx.db.updateTable('refresh_tokens').set({ status: 'used' }).where('token_hash', '=', row.token_hash).execute();
     const scope = (row.scope as string | null) ?? null;
     const grants = await grantsOf(ctx, String(user.id), scope);

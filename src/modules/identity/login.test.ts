@@ -113,6 +113,23 @@ describe('password grant', () => {
   });
 });
 
+describe('disabled tenants', () => {
+  it('sign nobody in, and stop refreshes of sessions that were open', async () => {
+    const ctx = t.runtime.contextFor('identity', systemActor('test'));
+    await createTenant(ctx, { code: 'xx', name: 'Elsewhere' });
+    await createRole(ctx, { tenantId: 'xx', code: 'READER', name: 'Reader', permissions: ['identity.tenant.read'] });
+    await createEmployee(ctx, { tenantId: 'xx', username: 'stranger', name: 'Stranger', password: PASSWORD, roles: [{ role: 'READER', tenant: 'xx' }] });
+    const signIn = () => inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: 'stranger', password: PASSWORD, tenant: 'xx' } });
+    const open = await signIn();
+    expect(open.statusCode).toBe(200);
+    const admin = await t.as({ permissions: ['identity.tenant.update'] });
+    const disabled = await inject({ method: 'PATCH', url: '/api/identity/v1/tenants/xx', headers: admin, payload: { version: 1, status: 'disabled' } });
+    expect(disabled.statusCode).toBe(200);
+    expectInvalidGrant(await signIn());
+    expectInvalidGrant(await refreshGrant(open.json().refresh_token));
+  });
+});
+
 describe('refresh grant', () => {
   it('rotates: each refresh token works once and yields a new one', async () => {
     const first = (await passwordGrant('rotator')).json();

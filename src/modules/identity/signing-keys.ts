@@ -52,14 +52,19 @@ export async function publicJwks(ctx: OperationContext): Promise<JWK[]> {
 }
 
 /** Verification keys per runtime (each has its own database), reloaded when an unknown kid shows up. */
-const verifiers = new WeakMap<ModuleRuntime, Map<string, CryptoKey>>();
+const verifiers = new WeakMap<ModuleRuntime, { keys: Map<string, CryptoKey>; loadedAt: number }>();
+/** Tokens with made-up kids must not each cost a database query: one reload per second at most. */
+const RELOAD_INTERVAL_MS = 1000;
 
 export async function verificationKey(runtime: ModuleRuntime, kid: string): Promise<CryptoKey | undefined> {
-  const cached = verifiers.get(runtime)?.get(kid);
-  if (cached) return cached;
+  const cached = verifiers.get(runtime);
+  const hit = cached?.keys.get(kid);
+  if (hit) return hit;
+  // An empty cache is always reloaded: the first key may have been made a moment ago.
+  if (cached && cached.keys.size > 0 && Date.now() - cached.loadedAt < RELOAD_INTERVAL_MS) return undefined;
   const ctx = runtime.context(systemActor('identity.jwks'), 'identity-jwks');
   const keys = new Map<string, CryptoKey>();
   for (const jwk of await publicJwks(ctx)) keys.set(String(jwk.kid), (await importJWK(jwk, SIGNING_ALG)) as CryptoKey);
-  verifiers.set(runtime, keys);
+  verifiers.set(runtime, { keys, loadedAt: Date.now() });
   return keys.get(kid);
 }
