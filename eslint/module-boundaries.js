@@ -3,7 +3,8 @@
 // Rule `seva/module-boundaries`:
 //   - src/modules/<a>/** may import: its own folder src/modules/<a>/**; the kernel only through
 //     src/kernel/index.ts; another module <b> only through src/modules/<b>/index.ts; packages.
-//     Any other project path (src/server, test, bench, ...) is off limits to module code.
+//     Any other project path (src/server, test, bench, ...) is off limits to module code, except
+//     that a module's own tests (`*.test.ts`) may use the shared harness in test/support/.
 //   - src/kernel/** may not import src/modules/** or src/server/**.
 //   - Every other file (src/server, test, bench, bin, ...) may import anything.
 // Import specifiers starting with '.' or '/' (or file: URLs) are resolved against the importing
@@ -17,6 +18,8 @@ const KERNEL_ENTRY = 'src/kernel/index.ts';
 /** What may follow `src/kernel/` or `src/modules/<b>/` for the import to hit the public entry. */
 const ENTRY_RESTS = new Set(['', 'index', 'index.ts', 'index.js']);
 const FILE_EXT = /\.(?:[cm]?[jt]sx?|json)$/;
+const TEST_FILE = /\.test\.[cm]?[jt]sx?$/;
+const TEST_SUPPORT = 'test/support/';
 
 /**
  * Where a project-relative posix path lives.
@@ -140,6 +143,8 @@ export const moduleBoundaries = {
         context.report({ node, messageId: 'kernelDeep', data: { specifier } });
         return;
       }
+      // A module's tests start whole runtimes through the shared harness; its code may not.
+      if (TEST_FILE.test(filename) && rel.startsWith(TEST_SUPPORT)) return;
       context.report({ node, messageId: 'moduleOther', data: { from, target: rel, specifier } });
     }
 

@@ -19,6 +19,18 @@ it('npm start serves a fresh data folder, prints the URL and the sign-in line, a
     const denied = await fetch(`${seva.url}/api/system/v1/dead-letters`);
     expect(denied.status).toBe(401);
     expect(denied.headers.get('content-type')).toContain('application/problem+json');
+    // The printed demo administrator signs in, and the token opens what was closed above.
+    const [, username, password] = /administrator \(tenant in\): (\S+) \/ (\S+)/.exec(seva.output()) ?? [];
+    expect(username).toBe('admin');
+    const token = await fetch(`${seva.url}/api/identity/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', username: username!, password: password!, tenant: 'in' }),
+    });
+    expect(token.status).toBe(200);
+    const { access_token } = (await token.json()) as { access_token: string };
+    const allowed = await fetch(`${seva.url}/api/system/v1/dead-letters`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(allowed.status).toBe(200);
   } finally {
     expect(await seva.stop()).toBe(0);
   }

@@ -14,6 +14,7 @@ export { SevaBootError } from './errors/boot-error.js';
 export { SevaError, KernelErrors, isSevaError, type FieldProblem } from './errors/seva-error.js';
 export { createLogger, type Logger } from './log/logger.js';
 export { newId, isId } from './crypto/ids.js';
+export { zodProblems } from './errors/zod-problems.js';
 export { verifyAuditChain } from './audit/verify.js';
 export type { SevaEvent, NewEvent } from './events/types.js';
 export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';
@@ -21,6 +22,7 @@ export {
   defineModule,
   defineOperation,
   type ModuleDef,
+  type ModuleRuntime,
   type OperationDef,
   type OperationContext,
   type TxContext,

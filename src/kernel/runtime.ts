@@ -19,7 +19,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { ANONYMOUS, systemActor, type Actor } from './modules/actor.js';
 import { ModuleClient } from './modules/client.js';
 import { createContext, txContext, type ContextServices } from './modules/context.js';
-import type { ModuleDef, OperationContext } from './modules/define.js';
+import type { ModuleDef, ModuleRuntime, OperationContext } from './modules/define.js';
 import { InternalTokens } from './modules/internal-token.js';
 import { planModules, type ModulePlan } from './modules/registry.js';
 import { systemModule } from './system/module.js';
@@ -73,6 +73,10 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     if (!services) throw KernelErrors.notReady('The platform is still starting');
     return createContext(services, module, actor, requestId);
   };
+  // One stable runtime handle per module for its `authenticate` hook (it may cache keys on it).
+  const authRuntimes = new Map<string, ModuleRuntime>(
+    plan.local.map((m) => [m.name, { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId) }]),
+  );
   const httpBuilt = buildHttpServer({
     config,
     log,
@@ -84,7 +88,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       if (!services) throw KernelErrors.notReady('The platform is still starting');
       return services.database.db;
     },
-    authenticate: (request) => authenticate(request, plan, tokens),
+    authenticate: (request) => authenticate(request, plan, tokens, authRuntimes),
     readiness: async () => {
       const checks: Record<string, string> = {
         migrations: services ? 'ok' : 'pending',
@@ -232,7 +236,7 @@ function registerConsumers(plan: ModulePlan, services: ContextServices): Registe
   );
 }
 
-async function authenticate(request: FastifyRequest, plan: ModulePlan, tokens: InternalTokens): Promise<Actor> {
+async function authenticate(request: FastifyRequest, plan: ModulePlan, tokens: InternalTokens, runtimes: ReadonlyMap<string, ModuleRuntime>): Promise<Actor> {
   const internal = request.headers['x-seva-actor'];
   if (typeof internal === 'string') {
     const verified = await tokens.verify(internal);
@@ -244,7 +248,7 @@ async function authenticate(request: FastifyRequest, plan: ModulePlan, tokens: I
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw KernelErrors.unauthenticated('The Authorization header must be "Bearer <token>"');
   for (const def of plan.local) {
-    const actor = await def.authenticate?.(match[1]!);
+    const actor = await def.authenticate?.(match[1]!, runtimes.get(def.name)!);
     if (actor) return actor;
   }
   throw KernelErrors.unauthenticated('The access token is not valid or has expired');

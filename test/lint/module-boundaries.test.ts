@@ -52,10 +52,25 @@ ruleTester.run('seva/module-boundaries', moduleBoundaries, {
     { filename: file('test/billing/invoices.test.ts'), options, code: "import { s } from '../../src/modules/billing/invoices/store.js'; import { d } from '../../src/kernel/db/database.js';" },
     { filename: file('src/server/app.ts'), options, code: "import { s } from '../modules/billing/invoices/store.js'; import { d } from '../kernel/db/database.js';" },
     { filename: file('bench/run.ts'), options, code: "import { d } from '../src/kernel/db/database.js';" },
+    // A module's own tests may use the shared test harness.
+    { filename: file('src/modules/billing/invoices.test.ts'), options, code: "import { startTestRuntime } from '../../../test/support/test-runtime.js';" },
     // A file directly under src/modules/ belongs to no module.
     { filename: file('src/modules/all.ts'), options, code: "import { s } from './billing/invoices/store.js';" },
   ],
   invalid: [
+    {
+      // Only a module's tests may reach the harness, and only test/support.
+      filename: file('src/modules/billing/service.ts'),
+      options,
+      code: "import { startTestRuntime } from '../../../test/support/test-runtime.js';",
+      errors: [{ messageId: 'moduleOther' }],
+    },
+    {
+      filename: file('src/modules/billing/service.test.ts'),
+      options,
+      code: "import { pingModule } from '../../../test/fixtures/modules.js';",
+      errors: [{ messageId: 'moduleOther' }],
+    },
     {
       filename: file('src/modules/billing/service.ts'),
       options,

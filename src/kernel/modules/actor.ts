@@ -8,7 +8,10 @@ export interface Actor {
   /** The tenant the actor acts for; rights cover it and, where granted, its children. */
   tenantId?: string | undefined;
   roles: string[];
-  /** Named operations (`workflow.transition`); `*` is held only by the platform itself. */
+  /**
+   * Named operations (`workflow.transition`), or a prefix ending in `.*` (`identity.*`) that
+   * grants every permission under it; a bare `*` is held only by the platform itself.
+   */
   permissions: string[];
 }
 
@@ -24,5 +27,5 @@ export const PUBLIC = 'public' as const;
 export function can(actor: Actor, permission: string): boolean {
   if (permission === PUBLIC) return true;
   if (actor.kind === 'anonymous') return false;
-  return actor.permissions.includes('*') || actor.permissions.includes(permission);
+  return actor.permissions.some((held) => held === '*' || held === permission || (held.endsWith('.*') && permission.startsWith(held.slice(0, -1))));
 }

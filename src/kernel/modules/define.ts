@@ -87,8 +87,11 @@ export interface ModuleDef<Ops extends Record<string, OperationDef<any, any>> = 
   jobs?: Record<string, JobDef>;
   /** Routes that do not fit the operation shape (streams, provider webhooks). */
   routes?(app: FastifyInstance, runtime: ModuleRuntime): void | Promise<void>;
-  /** Turns a bearer token into an actor when this module issues such tokens (identity). */
-  authenticate?(token: string): Promise<Actor | undefined>;
+  /**
+   * Turns a bearer token into an actor when this module issues such tokens (identity). `runtime`
+   * is the same object on every call of one process, so a module may cache key material per runtime.
+   */
+  authenticate?(token: string, runtime: ModuleRuntime): Promise<Actor | undefined>;
   /** Loads demo data (`seva seed --demo`, and a fresh `npm start`). */
   seedDemo?(ctx: OperationContext): Promise<{ credentials?: Array<{ label: string; value: string }> } | void>;
 }

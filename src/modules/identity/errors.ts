@@ -1,0 +1,28 @@
+import { KernelErrors, SevaError } from '../../kernel/index.js';
+
+/** The identity module's error catalogue (see README.md). */
+export const IdentityErrors = {
+  tenantExists: (code: string) => new SevaError('TENANT_EXISTS', 409, `Tenant ${code} already exists`, [{ path: 'body.code', message: 'already exists' }]),
+  parentTenantMissing: (parent: string) =>
+    new SevaError('PARENT_TENANT_NOT_FOUND', 422, `The parent tenant ${parent} does not exist`, [{ path: 'body.code', message: `parent tenant ${parent} does not exist` }]),
+  tenantNotFound: (path = 'tenant') => new SevaError('TENANT_NOT_FOUND', 404, 'No such tenant', [{ path, message: 'no such tenant' }]),
+  staleVersion: () => KernelErrors.conflict('The record changed since it was read; read it again and retry'),
+  roleExists: (code: string) => new SevaError('ROLE_EXISTS', 409, `Role ${code} already exists in this tenant`, [{ path: 'body.code', message: 'already exists' }]),
+  roleNotFound: (index: number, role: string) =>
+    new SevaError('ROLE_NOT_FOUND', 422, `Role ${role} is not defined for that tenant`, [{ path: `body.roles.${index}.role`, message: 'no such role for that tenant' }]),
+  usernameTaken: () => new SevaError('USERNAME_TAKEN', 409, 'That username is already taken in this tenant', [{ path: 'body.username', message: 'already taken' }]),
+  weakPassword: (message: string) => KernelErrors.validation([{ path: 'body.password', message }], 'The password does not meet the policy'),
+  userNotFound: () => KernelErrors.notFound('user'),
+};
+
+/** OAuth 2.0 errors (RFC 6749 §5.2) as problem details that also carry `error`/`error_description`. */
+export const OAuthErrors = {
+  invalidGrant: (description = 'The credentials or the refresh token are not valid') => oauth('INVALID_GRANT', 'invalid_grant', description),
+  invalidRequest: (description: string, errors?: Array<{ path: string; message: string }>) =>
+    oauth('INVALID_REQUEST', 'invalid_request', description, errors),
+  unsupportedGrantType: () => oauth('UNSUPPORTED_GRANT_TYPE', 'unsupported_grant_type', 'Supported grant types: password, refresh_token'),
+};
+
+function oauth(code: string, error: string, description: string, errors?: Array<{ path: string; message: string }>): SevaError {
+  return new SevaError(code, 400, description, errors, { error, error_description: description });
+}
