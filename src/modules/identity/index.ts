@@ -5,6 +5,7 @@ import { sessionOperations } from './grants.js';
 import { identityMigrations } from './migrations.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { roleOperations } from './roles.js';
+import { secondFactorOperations } from './second-factor.js';
 import { seedDemo } from './seed.js';
 import { tenantOperations } from './tenants.js';
 
@@ -16,7 +17,7 @@ export const identityModule = defineModule({
   events: {
     publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked'],
   },
-  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations },
+  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...secondFactorOperations },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,
