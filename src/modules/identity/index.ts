@@ -1,5 +1,6 @@
 import { defineModule } from '../../kernel/index.js';
 import { authenticateAccessToken } from './access-tokens.js';
+import { clientOperations } from './clients.js';
 import { employeeOperations } from './employees.js';
 import { sessionOperations } from './grants.js';
 import { identityMigrations } from './migrations.js';
@@ -17,7 +18,7 @@ export const identityModule = defineModule({
   events: {
     publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked'],
   },
-  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...secondFactorOperations },
+  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...secondFactorOperations, ...clientOperations },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,
