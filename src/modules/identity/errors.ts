@@ -45,3 +45,11 @@ export const SecondFactorErrors = {
       error_description: 'Client authentication failed',
     }),
 };
+
+/** Staff (departments, designations, assignments) errors. */
+export const StaffErrors = {
+  exists: (table: 'departments' | 'designations', code: string) =>
+    new SevaError(table === 'departments' ? 'DEPARTMENT_EXISTS' : 'DESIGNATION_EXISTS', 409, `${code} already exists in this tenant`, [{ path: 'body.code', message: 'already exists' }]),
+  notFound: (what: 'department' | 'designation', code: string) =>
+    new SevaError(what === 'department' ? 'DEPARTMENT_NOT_FOUND' : 'DESIGNATION_NOT_FOUND', 422, `No ${what} ${code} for the employee's tenant`, [{ path: `body.${what}`, message: `no such ${what}` }]),
+};
