@@ -26,3 +26,30 @@ export const OAuthErrors = {
 function oauth(code: string, error: string, description: string, errors?: Array<{ path: string; message: string }>): SevaError {
   return new SevaError(code, 400, description, errors, { error, error_description: description });
 }
+
+/** Second factor and client errors (TOTP, mfa_otp grant, client_credentials). */
+export const SecondFactorErrors = {
+  totpAlreadyEnabled: () => new SevaError('TOTP_ALREADY_ENABLED', 409, 'TOTP is already enabled for this account; disable it first'),
+  totpNotEnrolled: () => new SevaError('TOTP_NOT_ENROLLED', 409, 'Start with POST /mfa/totp/enrol'),
+  totpNotEnabled: () => new SevaError('TOTP_NOT_ENABLED', 409, 'TOTP is not enabled for this account'),
+  totpCodeInvalid: () => new SevaError('TOTP_CODE_INVALID', 422, 'The one-time code is not valid', [{ path: 'body.code', message: 'not a current code' }]),
+  mfaRequired: (mfaToken: string) =>
+    new SevaError('MFA_REQUIRED', 400, 'A second factor is required: use grant_type=mfa_otp with this mfa_token', undefined, {
+      error: 'mfa_required',
+      error_description: 'A second factor is required',
+      mfa_token: mfaToken,
+    }),
+  invalidClient: () =>
+    new SevaError('INVALID_CLIENT', 401, 'The client is unknown, disabled, or its secret is wrong', undefined, {
+      error: 'invalid_client',
+      error_description: 'Client authentication failed',
+    }),
+};
+
+/** Staff (departments, designations, assignments) errors. */
+export const StaffErrors = {
+  exists: (table: 'departments' | 'designations', code: string) =>
+    new SevaError(table === 'departments' ? 'DEPARTMENT_EXISTS' : 'DESIGNATION_EXISTS', 409, `${code} already exists in this tenant`, [{ path: 'body.code', message: 'already exists' }]),
+  notFound: (what: 'department' | 'designation', code: string) =>
+    new SevaError(what === 'department' ? 'DEPARTMENT_NOT_FOUND' : 'DESIGNATION_NOT_FOUND', 422, `No ${what} ${code} for the employee's tenant`, [{ path: `body.${what}`, message: `no such ${what}` }]),
+};

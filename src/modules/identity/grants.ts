@@ -1,6 +1,7 @@
 import { defineOperation, KernelErrors, z, type OperationContext } from '../../kernel/index.js';
 import { grantsOf, signAccessToken } from './access-tokens.js';
 import { OAuthErrors } from './errors.js';
+import { demandSecondFactor } from './second-factor.js';
 import { verifyAgainstDummy, verifyPassword } from './passwords.js';
 import { hashRefreshToken, revokeFamily, storeRefreshToken } from './refresh-tokens.js';
 import { activeSigningKey } from './signing-keys.js';
@@ -56,6 +57,8 @@ export async function passwordGrant(ctx: OperationContext, input: z.output<typeo
     throw OAuthErrors.invalidGrant();
   }
   const scope = input.scope?.trim() || null;
+  // With TOTP enabled, the password alone gives an mfa_token (thrown as mfa_required), not tokens.
+  await demandSecondFactor(ctx, String(user.id), String(user.tenant_id), scope);
   return ctx.transaction(async (tx) => {
     await tx.db.updateTable('users').set({ status: 'active', failed_logins: 0, locked_until: null }).where('id', '=', user.id).where('status', '=', 'locked').execute();
     await tx.db.updateTable('users').set({ failed_logins: 0 }).where('id', '=', user.id).where('failed_logins', '>', 0).execute();
@@ -146,3 +149,5 @@ export const sessionOperations = {
     },
   }),
 };
+
+export { recordFailure };

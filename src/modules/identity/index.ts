@@ -1,11 +1,14 @@
 import { defineModule } from '../../kernel/index.js';
 import { authenticateAccessToken } from './access-tokens.js';
+import { clientOperations } from './clients.js';
 import { employeeOperations } from './employees.js';
 import { sessionOperations } from './grants.js';
 import { identityMigrations } from './migrations.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { roleOperations } from './roles.js';
+import { secondFactorOperations } from './second-factor.js';
 import { seedDemo } from './seed.js';
+import { staffOperations } from './staff.js';
 import { tenantOperations } from './tenants.js';
 
 /** Tenants, roles, employees, and the tokens that sign them in (see README.md). */
@@ -14,9 +17,9 @@ export const identityModule = defineModule({
   summary: 'Tenants, roles, users and sign-in',
   migrations: identityMigrations,
   events: {
-    publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked'],
+    publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked', 'identity.employee.assigned', 'identity.user.roles.changed'],
   },
-  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations },
+  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...secondFactorOperations, ...clientOperations, ...staffOperations },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,

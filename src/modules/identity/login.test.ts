@@ -107,7 +107,7 @@ describe('password grant', () => {
     expect(missing.statusCode).toBe(400);
     expect(missing.json()).toMatchObject({ error: 'invalid_request' });
     expect(missing.json().errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['body.password', 'body.tenant']));
-    const other = await inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'client_credentials' } });
+    const other = await inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' } });
     expect(other.statusCode).toBe(400);
     expect(other.json()).toMatchObject({ error: 'unsupported_grant_type', code: 'UNSUPPORTED_GRANT_TYPE' });
   });

@@ -81,4 +81,82 @@ create table refresh_tokens (
 create index refresh_tokens_family on refresh_tokens(family_id);
 `,
   },
+  {
+    name: '004_totp_clients_staff',
+    sql: `
+create table totp_factors (
+  user_id text primary key references users(id),
+  secret_enc text not null,
+  status text not null check (status in ('pending', 'enabled')),
+  -- the last time step whose code was accepted; a code of that step or before is refused
+  last_step bigint,
+  created_at timestamptz not null default now(),
+  enabled_at timestamptz
+);
+
+create table recovery_codes (
+  code_hash text primary key,
+  user_id text not null references users(id),
+  used_at timestamptz,
+  created_at timestamptz not null default now()
+);
+create index recovery_codes_user on recovery_codes(user_id);
+
+create table mfa_tokens (
+  token_hash text primary key,
+  user_id text not null references users(id),
+  scope text,
+  expires_at timestamptz not null,
+  used_at timestamptz,
+  created_at timestamptz not null default now()
+);
+
+create table clients (
+  id text primary key,
+  tenant_id text not null references tenants(code),
+  name text not null,
+  secret_hash text not null,
+  status text not null default 'active' check (status in ('active', 'disabled')),
+  created_at timestamptz not null default now()
+);
+
+create table client_roles (
+  client_id text not null references clients(id),
+  role_id text not null references roles(id),
+  primary key (client_id, role_id)
+);
+
+create table departments (
+  id text primary key,
+  tenant_id text not null references tenants(code),
+  code text not null,
+  name text not null,
+  created_at timestamptz not null default now(),
+  unique (tenant_id, code)
+);
+
+create table designations (
+  id text primary key,
+  tenant_id text not null references tenants(code),
+  code text not null,
+  name text not null,
+  created_at timestamptz not null default now(),
+  unique (tenant_id, code)
+);
+
+create table assignments (
+  id text primary key,
+  user_id text not null references users(id),
+  tenant_id text not null references tenants(code),
+  department_id text not null references departments(id),
+  designation_id text not null references designations(id),
+  jurisdiction jsonb not null,
+  from_date date not null,
+  to_date date,
+  is_primary boolean not null default false,
+  created_at timestamptz not null default now()
+);
+create index assignments_user on assignments(user_id);
+`,
+  },
 ];

@@ -1,8 +1,10 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import { ANONYMOUS, systemActor, zodProblems, type ModuleRuntime } from '../../kernel/index.js';
+import { clientCredentialsGrant, clientCredentialsInput, withBasicCredentials } from './clients.js';
 import { OAuthErrors } from './errors.js';
 import { passwordGrant, passwordGrantInput, refreshGrant, refreshGrantInput } from './grants.js';
+import { mfaOtpGrant, mfaOtpGrantInput } from './second-factor.js';
 import { publicJwks } from './signing-keys.js';
 
 export const TOKEN_PATH = '/api/identity/v1/oauth/token';
@@ -26,6 +28,12 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime):
         break;
       case 'refresh_token':
         result = await refreshGrant(ctx, parse(refreshGrantInput, body));
+        break;
+      case 'mfa_otp':
+        result = await mfaOtpGrant(ctx, parse(mfaOtpGrantInput, body));
+        break;
+      case 'client_credentials':
+        result = await clientCredentialsGrant(ctx, parse(clientCredentialsInput, withBasicCredentials(body, request.headers.authorization)));
         break;
       case undefined:
         throw OAuthErrors.invalidRequest('grant_type is required', [{ path: 'body.grant_type', message: 'required' }]);

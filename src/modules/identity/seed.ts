@@ -2,6 +2,7 @@ import type { OperationContext } from '../../kernel/index.js';
 import { createEmployee } from './employees.js';
 import { hashPassword, randomPassword } from './passwords.js';
 import { createRole } from './roles.js';
+import { seedStaff } from './staff-seed.js';
 import { createTenant, tenantExists } from './tenants.js';
 
 const DEMO_TENANTS = [
@@ -29,5 +30,6 @@ export async function seedDemo(ctx: OperationContext): Promise<{ credentials: Ar
   } else {
     await createEmployee(ctx, { tenantId: 'in', username: 'admin', name: 'Administrator', password, roles: [{ role: 'ADMIN', tenant: 'in' }] });
   }
-  return { credentials: [{ label: 'administrator (tenant in)', value: `admin / ${password}` }] };
+  const staff = await seedStaff(ctx);
+  return { credentials: [{ label: 'administrator (tenant in)', value: `admin / ${password}` }, ...staff] };
 }

@@ -1,0 +1,72 @@
+import { newId, type OperationContext } from '../../kernel/index.js';
+import { createEmployee } from './employees.js';
+import { hashPassword, randomPassword } from './passwords.js';
+import { createRole } from './roles.js';
+import { createUnit } from './staff.js';
+
+const CITY = 'in.ka.bengaluru';
+const DEPARTMENTS = [
+  { code: 'REV', name: 'Revenue' },
+  { code: 'HLTH', name: 'Health' },
+  { code: 'ENG', name: 'Engineering' },
+];
+const DESIGNATIONS = [
+  { code: 'CLERK', name: 'Clerk' },
+  { code: 'INSPECTOR', name: 'Inspector' },
+  { code: 'SUPERINTENDENT', name: 'Superintendent' },
+];
+/**
+ * Roles the example services will need. Their permissions are placeholders (read access to the
+ * identity directory) until the service modules that define the real ones exist.
+ */
+const PLACEHOLDER = ['identity.tenant.read', 'identity.staff.read'];
+const ROLES = [
+  { code: 'COUNTER_EMPLOYEE', name: 'Counter employee' },
+  { code: 'FIELD_INSPECTOR', name: 'Field inspector' },
+  { code: 'APPROVER', name: 'Approver' },
+  { code: 'GRO', name: 'Grievance routing officer' },
+  { code: 'CASHIER', name: 'Cashier' },
+];
+const EMPLOYEES = [
+  { username: 'clerk1', name: 'Counter Clerk One', role: 'COUNTER_EMPLOYEE', department: 'REV', designation: 'CLERK', label: `counter clerk (tenant ${CITY})` },
+  { username: 'inspector1', name: 'Field Inspector One', role: 'FIELD_INSPECTOR', department: 'HLTH', designation: 'INSPECTOR', label: `field inspector (tenant ${CITY})` },
+];
+
+/** Departments, designations and service roles (tenant `in`), and two Bengaluru employees. */
+export async function seedStaff(ctx: OperationContext): Promise<Array<{ label: string; value: string }>> {
+  for (const [table, units] of [['departments', DEPARTMENTS], ['designations', DESIGNATIONS]] as const) {
+    for (const unit of units) {
+      const exists = await ctx.db.selectFrom(table).select('id').where('tenant_id', '=', 'in').where('code', '=', unit.code).executeTakeFirst();
+      if (!exists) await createUnit(ctx, table, { tenantId: 'in', ...unit });
+    }
+  }
+  for (const role of ROLES) {
+    const exists = await ctx.db.selectFrom('roles').select('id').where('tenant_id', '=', 'in').where('code', '=', role.code).executeTakeFirst();
+    if (!exists) await createRole(ctx, { tenantId: 'in', ...role, permissions: PLACEHOLDER });
+  }
+  const credentials: Array<{ label: string; value: string }> = [];
+  for (const e of EMPLOYEES) {
+    const password = randomPassword(16);
+    const existing = await ctx.db.selectFrom('users').select('id').where('root_tenant', '=', 'in').where('username', '=', e.username).executeTakeFirst();
+    if (existing) {
+      // As for the admin: seeding again gives a new password, so the printed one always works.
+      const passwordHash = await hashPassword(password);
+      await ctx.transaction(async (tx) => {
+        await tx.db.updateTable('users').set({ password_hash: passwordHash, status: 'active', failed_logins: 0, locked_until: null, updated_at: new Date() }).where('id', '=', existing.id).execute();
+        await tx.audit({ action: 'identity.user.password_reset', entityType: 'user', entityId: String(existing.id), tenantId: CITY, data: { by: 'seed' } });
+      });
+    } else {
+      const employee = await createEmployee(ctx, { tenantId: CITY, username: e.username, name: e.name, password, roles: [{ role: e.role, tenant: CITY }] });
+      const department = await ctx.db.selectFrom('departments').select('id').where('tenant_id', '=', 'in').where('code', '=', e.department).executeTakeFirstOrThrow();
+      const designation = await ctx.db.selectFrom('designations').select('id').where('tenant_id', '=', 'in').where('code', '=', e.designation).executeTakeFirstOrThrow();
+      await ctx.transaction(async (tx) => {
+        await tx.db
+          .insertInto('assignments')
+          .values({ id: newId('asg'), user_id: employee.id, tenant_id: CITY, department_id: department.id, designation_id: designation.id, jurisdiction: JSON.stringify([CITY]), from_date: '2026-01-01', is_primary: true })
+          .execute();
+      });
+    }
+    credentials.push({ label: e.label, value: `${e.username} / ${password}` });
+  }
+  return credentials;
+}
