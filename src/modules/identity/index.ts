@@ -7,6 +7,9 @@ import { oauthRoutes } from './oauth-routes.js';
 import { roleOperations } from './roles.js';
 import { seedDemo } from './seed.js';
 import { tenantOperations } from './tenants.js';
+import { citizenOperations } from './citizens.js';
+import { devOutboxOperations } from './dev-outbox.js';
+import type { IdentityOptions } from './rate-limits.js';
 
 /** Tenants, roles, employees, and the tokens that sign them in (see README.md). */
 export const identityModule = defineModule({
@@ -16,8 +19,13 @@ export const identityModule = defineModule({
   events: {
     publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked'],
   },
-  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations },
+  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...citizenOperations, ...devOutboxOperations },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,
 });
+
+/** The identity module with a given clock and rate limits (tests move time instead of waiting). */
+export function identityModuleWith(options: IdentityOptions) {
+  return defineModule({ ...identityModule, routes: (app, runtime) => oauthRoutes(app, runtime, options) });
+}
