@@ -1,6 +1,9 @@
-import { defineOperation, KernelErrors, z, type OperationContext } from '../../kernel/index.js';
+import { defineOperation, KernelErrors, newId, z, type OperationContext } from '../../kernel/index.js';
 import { IdentityErrors } from './errors.js';
+import { CITIZEN_ROLE } from './otp.js';
 import { maskEmail, maskMobile } from './pii.js';
+import { createRole } from './roles.js';
+import { rootOf } from './tenants.js';
 import { SESSION_PERMISSION } from './token-settings.js';
 
 /** A BCP 47 language tag (`hi-IN`, `kn`, `en-IN`), stored in its canonical form. */
@@ -85,3 +88,25 @@ export const citizenOperations = {
     },
   }),
 };
+
+const DEMO_CITIZEN = { tenant: 'in.ka.bengaluru', mobile: '9999900001', name: 'Demo Citizen' };
+
+/** Demo data: the CITIZEN role of tenant `in` and a citizen of Bengaluru who signs in by OTP. */
+export async function seedDemoCitizen(ctx: OperationContext): Promise<{ label: string; value: string }> {
+  const root = rootOf(DEMO_CITIZEN.tenant);
+  let role = await ctx.db.selectFrom('roles').select('id').where('tenant_id', '=', root).where('code', '=', CITIZEN_ROLE).executeTakeFirst();
+  if (!role) role = await createRole(ctx, { tenantId: root, code: CITIZEN_ROLE, name: 'Citizen', permissions: [SESSION_PERMISSION] });
+  const bidx = ctx.crypto.blindIndex(root, 'mobile', DEMO_CITIZEN.mobile);
+  const existing = await ctx.db.selectFrom('users').select('id').where('root_tenant', '=', root).where('kind', '=', 'citizen').where('mobile_bidx', '=', bidx).executeTakeFirst();
+  if (!existing) {
+    const sealed = await ctx.crypto.encrypt(DEMO_CITIZEN.tenant, DEMO_CITIZEN.mobile);
+    const id = newId('usr');
+    await ctx.transaction(async (tx) => {
+      await tx.db.insertInto('users').values({ id, kind: 'citizen', tenant_id: DEMO_CITIZEN.tenant, root_tenant: root, name: DEMO_CITIZEN.name, locale: 'en-IN', mobile_enc: sealed, mobile_bidx: bidx }).execute();
+      await tx.db.insertInto('user_roles').values({ user_id: id, role_id: role.id, tenant_id: root }).execute();
+      await tx.audit({ action: 'identity.user.created', entityType: 'user', entityId: id, tenantId: DEMO_CITIZEN.tenant, data: { kind: 'citizen', by: 'seed' } });
+      await tx.emit({ name: 'identity.user.created', tenantId: DEMO_CITIZEN.tenant, payload: { userId: id, kind: 'citizen' } });
+    });
+  }
+  return { label: `citizen (${DEMO_CITIZEN.tenant})`, value: `mobile ${DEMO_CITIZEN.mobile}, OTP from GET /api/identity/v1/dev-outbox` };
+}

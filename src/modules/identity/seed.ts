@@ -3,6 +3,7 @@ import { createEmployee } from './employees.js';
 import { hashPassword, randomPassword } from './passwords.js';
 import { createRole } from './roles.js';
 import { createTenant, tenantExists } from './tenants.js';
+import { seedDemoCitizen } from './citizens.js';
 
 const DEMO_TENANTS = [
   { code: 'in', name: 'India' },
@@ -29,5 +30,6 @@ export async function seedDemo(ctx: OperationContext): Promise<{ credentials: Ar
   } else {
     await createEmployee(ctx, { tenantId: 'in', username: 'admin', name: 'Administrator', password, roles: [{ role: 'ADMIN', tenant: 'in' }] });
   }
-  return { credentials: [{ label: 'administrator (tenant in)', value: `admin / ${password}` }] };
+  const citizen = await seedDemoCitizen(ctx);
+  return { credentials: [{ label: 'administrator (tenant in)', value: `admin / ${password}` }, citizen] };
 }
