@@ -33,4 +33,14 @@ describe('demo citizen', () => {
     const me = await t.runtime.http.inject({ url: '/api/identity/v1/me', headers: { authorization: `Bearer ${tokens.json().access_token}` } });
     expect(me.json()).toMatchObject({ id: citizens[0]!.id, kind: 'citizen', name: 'Demo Citizen', mobile: '99******01', roles: ['CITIZEN'] });
   });
+
+  it('shows an employee their own profile too, and refuses callers that are not a user', async () => {
+    const admin = (await seed())!.credentials!.find((c) => c.label === 'administrator (tenant in)')!.value.split(' / ');
+    const token = (await t.runtime.http.inject({ method: 'POST', url: '/api/identity/v1/oauth/token', payload: { grant_type: 'password', username: admin[0], password: admin[1], tenant: 'in' } })).json().access_token;
+    const me = await t.runtime.http.inject({ url: '/api/identity/v1/me', headers: { authorization: `Bearer ${token}` } });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toMatchObject({ kind: 'employee', username: 'admin', tenantId: 'in', roles: ['ADMIN'] });
+    const system = await t.runtime.contextFor('identity', systemActor('test')).call('identity', 'me', {}).catch((err: unknown) => err);
+    expect(system).toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
 });
