@@ -10,6 +10,9 @@ import { secondFactorOperations } from './second-factor.js';
 import { seedDemo } from './seed.js';
 import { staffOperations } from './staff.js';
 import { tenantOperations } from './tenants.js';
+import { citizenOperations } from './citizens.js';
+import { devOutboxOperations } from './dev-outbox.js';
+import type { IdentityOptions } from './rate-limits.js';
 
 /** Tenants, roles, employees, and the tokens that sign them in (see README.md). */
 export const identityModule = defineModule({
@@ -19,8 +22,23 @@ export const identityModule = defineModule({
   events: {
     publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked', 'identity.employee.assigned', 'identity.user.roles.changed'],
   },
-  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...secondFactorOperations, ...clientOperations, ...staffOperations },
+  operations: {
+    ...tenantOperations,
+    ...roleOperations,
+    ...employeeOperations,
+    ...sessionOperations,
+    ...secondFactorOperations,
+    ...clientOperations,
+    ...staffOperations,
+    ...citizenOperations,
+    ...devOutboxOperations,
+  },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,
 });
+
+/** The identity module with a given clock and rate limits (tests move time instead of waiting). */
+export function identityModuleWith(options: IdentityOptions) {
+  return defineModule({ ...identityModule, routes: (app, runtime) => oauthRoutes(app, runtime, options) });
+}

@@ -82,6 +82,44 @@ create index refresh_tokens_family on refresh_tokens(family_id);
 `,
   },
   {
+    // Citizens sign in with a one-time code: no username or password. Their blind indexes are
+    // keyed by the tenant root (one account per person per root), employees' by their tenant.
+    name: '002_otp_citizens',
+    sql: `
+alter table users alter column username drop not null;
+alter table users alter column password_hash drop not null;
+alter table users add constraint users_employee_credentials check (kind <> 'employee' or (username is not null and password_hash is not null));
+alter table users add column locale text;
+create unique index users_citizen_mobile on users(root_tenant, mobile_bidx) where kind = 'citizen' and mobile_bidx is not null;
+create unique index users_citizen_email on users(root_tenant, email_bidx) where kind = 'citizen' and email_bidx is not null;
+
+create table otp_codes (
+  root_tenant text not null,
+  identifier_bidx text not null,
+  channel text not null check (channel in ('sms', 'email')),
+  tenant_id text not null references tenants(code),
+  code_hash text not null,
+  salt text not null,
+  status text not null check (status in ('active', 'used', 'burnt')),
+  attempts integer not null default 0,
+  expires_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  primary key (root_tenant, identifier_bidx)
+);
+
+create table dev_outbox (
+  id text primary key,
+  seq bigint generated always as identity unique,
+  tenant_id text not null,
+  channel text not null check (channel in ('sms', 'email')),
+  recipient_enc text not null,
+  recipient_masked text not null,
+  body_enc text not null,
+  created_at timestamptz not null default now()
+);
+`,
+  },
+  {
     name: '004_totp_clients_staff',
     sql: `
 create table totp_factors (

@@ -6,6 +6,9 @@ import { OAuthErrors } from './errors.js';
 import { passwordGrant, passwordGrantInput, refreshGrant, refreshGrantInput } from './grants.js';
 import { mfaOtpGrant, mfaOtpGrantInput } from './second-factor.js';
 import { publicJwks } from './signing-keys.js';
+import { OTP_GRANT_URN, OTP_PATH, otpGrant, otpGrantInput, otpRequestInput, parseBody, sendOtp } from './otp.js';
+import { limiterKey, RateLimits, type IdentityOptions } from './rate-limits.js';
+import { rootOf } from './tenants.js';
 
 export const TOKEN_PATH = '/api/identity/v1/oauth/token';
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -15,12 +18,16 @@ export const JWKS_PATH = '/.well-known/jwks.json';
  * form-encoded bodies, which the kernel's JSON-only operation routes do not accept; formbody is
  * registered in this module's own plugin scope, so no other route starts accepting forms.
  */
-export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime): Promise<void> {
+export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, options: IdentityOptions = {}): Promise<void> {
   await app.register(formbody);
+  // One set of limiters per runtime: this runs once per registration of the module's routes.
+  const limits = new RateLimits(options);
+  const clock = options.clock ?? Date.now;
 
   app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const ctx = runtime.context(ANONYMOUS, request.id);
+    limits.take([[limits.tokenPerIp, request.ip], [limits.tokenPerIdentifier, tokenIdentifier(body)]], reply);
     let result;
     switch (body.grant_type) {
       case 'password':
@@ -35,6 +42,10 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime):
       case 'client_credentials':
         result = await clientCredentialsGrant(ctx, parse(clientCredentialsInput, withBasicCredentials(body, request.headers.authorization)));
         break;
+      case 'otp':
+      case OTP_GRANT_URN:
+        result = await otpGrant(ctx, parse(otpGrantInput, body), clock);
+        break;
       case undefined:
         throw OAuthErrors.invalidRequest('grant_type is required', [{ path: 'body.grant_type', message: 'required' }]);
       default:
@@ -42,6 +53,14 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime):
     }
     // RFC 6749 §5.1: token responses must not be cached.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
+  });
+
+  app.post(OTP_PATH, { schema: { hide: true } }, async (request, reply) => {
+    limits.take([[limits.otpPerIp, request.ip]], reply);
+    const input = parseBody(otpRequestInput, request.body ?? {});
+    limits.take([[limits.otpPerIdentifier, limiterKey(input.mobile !== undefined ? 'mobile' : 'email', input.mobile ?? input.email!)]], reply);
+    const ctx = runtime.context(ANONYMOUS, request.id);
+    return reply.status(202).send(await sendOtp(ctx, input, clock));
   });
 
   app.get(JWKS_PATH, { schema: { hide: true } }, async (request, reply) => {
@@ -54,4 +73,14 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw OAuthErrors.invalidRequest('The token request is not valid', zodProblems(parsed.error.issues, 'body'));
   return parsed.data;
+}
+
+/** Who a token request is for, as a rate-limit key: the username, mobile or e-mail within its tenant root. */
+function tokenIdentifier(body: Record<string, unknown>): string | undefined {
+  const tenant = typeof body.tenant === 'string' ? rootOf(body.tenant) : '';
+  for (const field of ['username', 'mobile', 'email'] as const) {
+    const value = body[field];
+    if (typeof value === 'string' && value) return limiterKey(field, `${tenant}:${value}`);
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../kernel/index.js';
 import { startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { createEmployee } from './employees.js';
-import { identityModule } from './index.js';
+import { identityModuleWith } from './index.js';
 import { createRole } from './roles.js';
 import { createTenant } from './tenants.js';
 import { base32Decode, totp, totpClock } from './totp.js';
@@ -18,7 +18,8 @@ const realClock = totpClock.now;
 
 beforeAll(async () => {
   totpClock.now = () => now;
-  t = await startTestRuntime([identityModule]);
+  // Many sign-ins of one user within a minute: the per-user token limit is not under test here.
+  t = await startTestRuntime([identityModuleWith({ rateLimits: { tokenPerIdentifier: { limit: 1000, windowMs: 60_000 } } })]);
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   await createTenant(ctx, { code: 'in', name: 'India' });
   await createRole(ctx, { tenantId: 'in', code: 'READER', name: 'Reader', permissions: ['identity.tenant.read'] });

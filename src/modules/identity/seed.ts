@@ -4,6 +4,7 @@ import { hashPassword, randomPassword } from './passwords.js';
 import { createRole } from './roles.js';
 import { seedStaff } from './staff-seed.js';
 import { createTenant, tenantExists } from './tenants.js';
+import { seedDemoCitizen } from './citizens.js';
 
 const DEMO_TENANTS = [
   { code: 'in', name: 'India' },
@@ -31,5 +32,6 @@ export async function seedDemo(ctx: OperationContext): Promise<{ credentials: Ar
     await createEmployee(ctx, { tenantId: 'in', username: 'admin', name: 'Administrator', password, roles: [{ role: 'ADMIN', tenant: 'in' }] });
   }
   const staff = await seedStaff(ctx);
-  return { credentials: [{ label: 'administrator (tenant in)', value: `admin / ${password}` }, ...staff] };
+  const citizen = await seedDemoCitizen(ctx);
+  return { credentials: [{ label: 'administrator (tenant in)', value: `admin / ${password}` }, ...staff, citizen] };
 }
