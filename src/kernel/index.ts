@@ -31,4 +31,13 @@ export {
   type AuditEntry,
 } from './modules/define.js';
 export { planModules, type ModulePlan } from './modules/registry.js';
+export {
+  ACCESS_TOKEN_ALG,
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  JWKS_PATH,
+  accessTokenKid,
+  actorFromClaims,
+  verifyAccessToken,
+} from './http/jwt-verifier.js';
 export { startRuntime, planForConfig, migrationSets, resolveMasterKey, type Runtime, type StartOptions } from './runtime.js';

@@ -2,6 +2,7 @@ import { defineModule } from '../../kernel/index.js';
 import { authenticateAccessToken } from './access-tokens.js';
 import { employeeOperations } from './employees.js';
 import { sessionOperations } from './grants.js';
+import { keyRotationJobs, keyRotationOperations } from './key-rotation.js';
 import { identityMigrations } from './migrations.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { roleOperations } from './roles.js';
@@ -16,7 +17,8 @@ export const identityModule = defineModule({
   events: {
     publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked'],
   },
-  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations },
+  operations: { ...tenantOperations, ...roleOperations, ...employeeOperations, ...sessionOperations, ...keyRotationOperations },
+  jobs: { ...keyRotationJobs },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,
