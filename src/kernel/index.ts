@@ -39,5 +39,6 @@ export {
   accessTokenKid,
   actorFromClaims,
   verifyAccessToken,
+  VerifiedTokenCache,
 } from './http/jwt-verifier.js';
 export { startRuntime, planForConfig, migrationSets, resolveMasterKey, type Runtime, type StartOptions } from './runtime.js';

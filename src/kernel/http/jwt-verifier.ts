@@ -51,6 +51,49 @@ export async function verifyAccessToken(token: string, key: KeySource): Promise<
   }
 }
 
+/**
+ * Tokens that already verified, by their exact text, until they expire: a client sends the same
+ * token on every request, and the signature check is most of the cost of a trivial request. Only
+ * successes are kept (a forged token is checked every time), and one cache belongs to one
+ * verifier, so a token is never accepted on the strength of another issuer's key.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, { actor: Actor; expiresAt: number }>();
+  constructor(private readonly maxEntries = 10_000) {}
+
+  get(token: string): Actor | undefined {
+    const hit = this.entries.get(token);
+    if (!hit) return undefined;
+    if (hit.expiresAt <= Date.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return { ...hit.actor, roles: [...hit.actor.roles], permissions: [...hit.actor.permissions] };
+  }
+
+  /** Verifies through `verify` on a miss and remembers a success until the token's `exp`. */
+  async through(token: string, verify: () => Promise<Actor | undefined>): Promise<Actor | undefined> {
+    const hit = this.get(token);
+    if (hit) return hit;
+    const actor = await verify();
+    if (actor) {
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(token, { actor, expiresAt: expiryOf(token) });
+    }
+    return actor && { ...actor, roles: [...actor.roles], permissions: [...actor.permissions] };
+  }
+}
+
+/** `exp` in ms of a token that has verified (so it has one). */
+function expiryOf(token: string): number {
+  try {
+    const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp?: number }).exp;
+    return typeof exp === 'number' ? exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export interface RemoteVerifierOptions {
   /**
    * Least time between two JWKS fetches caused by unknown kids (default 5 s): made-up kids cost
@@ -73,5 +116,6 @@ export function remoteAccessTokenVerifier(identityUrl: string, options: RemoteVe
     cacheMaxAge: (options.maxAgeSeconds ?? 600) * 1000,
     timeoutDuration: 5000,
   });
-  return async (token) => (accessTokenKid(token) ? verifyAccessToken(token, jwks) : undefined);
+  const cache = new VerifiedTokenCache();
+  return async (token) => cache.through(token, async () => (accessTokenKid(token) ? verifyAccessToken(token, jwks) : undefined));
 }

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { accessTokenKid, can, isId, verifyAccessToken, type Actor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
+import { accessTokenKid, can, isId, VerifiedTokenCache, verifyAccessToken, type Actor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
 import { rolesOf } from './employees.js';
 import { SIGNING_ALG, verificationKey, type SigningKey } from './signing-keys.js';
 import { ACCESS_TOKEN_SECONDS, AUDIENCE, ISSUER, SESSION_PERMISSION } from './token-settings.js';
@@ -34,6 +34,15 @@ export async function signAccessToken(key: SigningKey, user: TokenUser, grants: 
 
 /** The kernel's bearer check: a token this module signed, still valid, becomes the user's actor. */
 export async function authenticateAccessToken(token: string, runtime: ModuleRuntime): Promise<Actor | undefined> {
+  let cache = verified.get(runtime);
+  if (!cache) verified.set(runtime, (cache = new VerifiedTokenCache()));
+  return cache.through(token, () => verifyWithOurKeys(token, runtime));
+}
+
+/** Tokens already verified in this runtime (per runtime: each test runtime has its own keys). */
+const verified = new WeakMap<ModuleRuntime, VerifiedTokenCache>();
+
+async function verifyWithOurKeys(token: string, runtime: ModuleRuntime): Promise<Actor | undefined> {
   // A kid not shaped like ours cannot be one of our keys: no database look-up for it.
   const kid = accessTokenKid(token);
   if (!isId(kid, 'key')) return undefined;
