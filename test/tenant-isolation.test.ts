@@ -16,7 +16,7 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'system.listDeadLetters': 'platform operator surface (permission system.*), no tenant input',
   'system.replayDeadLetter': 'platform operator surface (permission system.*), no tenant input',
   'system.verifyAudit': 'platform operator surface (permission system.*), no tenant input',
-  'identity.getEmployee': 'looked up by id; KNOWN GAP: the handler does not yet compare the employee’s tenant with the caller’s',
+  'identity.getEmployee': 'looked up by id: checked below, another tenant’s employee answers 404',
   'identity.logout': 'acts on the caller’s own refresh token, no tenant input',
   'identity.rotateSigningKey': 'platform-wide signing key (permission identity.key.rotate), no tenant input',
 };
@@ -139,6 +139,15 @@ describe('tenant isolation across every module route', () => {
       checked.push(route.operationId);
     }
     expect(checked.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('answers 404 for another tenant’s employee looked up by id', async () => {
+    const db = t.runtime.database.db;
+    const row = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'tb').executeTakeFirstOrThrow();
+    const res = await t.runtime.http.inject({ url: `/api/identity/v1/employees/${row.id}`, headers: { authorization: `Bearer ${token}` } });
+    expect(res.statusCode).toBe(404);
+    const mine = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'ta').executeTakeFirstOrThrow();
+    expect((await t.runtime.http.inject({ url: `/api/identity/v1/employees/${mine.id}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
   });
 
   it('lets the same admin act in its own tenant and below, and the platform anywhere', async () => {

@@ -18,6 +18,7 @@ export { zodProblems } from './errors/zod-problems.js';
 export { verifyAuditChain } from './audit/verify.js';
 export type { SevaEvent, NewEvent } from './events/types.js';
 export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';
+export { tenantCovers } from './modules/tenant-scope.js';
 export {
   defineModule,
   defineOperation,
