@@ -18,6 +18,7 @@ export { zodProblems } from './errors/zod-problems.js';
 export { verifyAuditChain } from './audit/verify.js';
 export type { SevaEvent, NewEvent } from './events/types.js';
 export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';
+export { tenantCovers } from './modules/tenant-scope.js';
 export {
   defineModule,
   defineOperation,
@@ -31,4 +32,14 @@ export {
   type AuditEntry,
 } from './modules/define.js';
 export { planModules, type ModulePlan } from './modules/registry.js';
+export {
+  ACCESS_TOKEN_ALG,
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  JWKS_PATH,
+  accessTokenKid,
+  actorFromClaims,
+  verifyAccessToken,
+  VerifiedTokenCache,
+} from './http/jwt-verifier.js';
 export { startRuntime, planForConfig, migrationSets, resolveMasterKey, type Runtime, type StartOptions } from './runtime.js';

@@ -11,6 +11,7 @@ import type { EventBus } from './events/bus.js';
 import type { RegisteredConsumer } from './events/delivery.js';
 import { LocalEventBus } from './events/local-bus.js';
 import { NatsEventBus } from './events/nats-bus.js';
+import { remoteAccessTokenVerifier, TOKEN_ISSUER_MODULE } from './http/jwt-verifier.js';
 import { Metrics } from './http/metrics.js';
 import { buildHttpServer } from './http/server.js';
 import { JobQueue } from './jobs/queue.js';
@@ -77,6 +78,9 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
   const authRuntimes = new Map<string, ModuleRuntime>(
     plan.local.map((m) => [m.name, { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId) }]),
   );
+  // Where the token issuer runs elsewhere, bearer tokens are verified here against its JWKS.
+  const issuerUrl = plan.local.some((m) => m.name === TOKEN_ISSUER_MODULE) ? undefined : plan.remote.get(TOKEN_ISSUER_MODULE);
+  const remoteVerifier = issuerUrl ? remoteAccessTokenVerifier(issuerUrl) : undefined;
   const httpBuilt = buildHttpServer({
     config,
     log,
@@ -88,7 +92,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       if (!services) throw KernelErrors.notReady('The platform is still starting');
       return services.database.db;
     },
-    authenticate: (request) => authenticate(request, plan, tokens, authRuntimes),
+    authenticate: (request) => authenticate(request, plan, tokens, authRuntimes, remoteVerifier),
     readiness: async () => {
       const checks: Record<string, string> = {
         migrations: services ? 'ok' : 'pending',
@@ -236,7 +240,13 @@ function registerConsumers(plan: ModulePlan, services: ContextServices): Registe
   );
 }
 
-async function authenticate(request: FastifyRequest, plan: ModulePlan, tokens: InternalTokens, runtimes: ReadonlyMap<string, ModuleRuntime>): Promise<Actor> {
+async function authenticate(
+  request: FastifyRequest,
+  plan: ModulePlan,
+  tokens: InternalTokens,
+  runtimes: ReadonlyMap<string, ModuleRuntime>,
+  remoteVerifier?: (token: string) => Promise<Actor | undefined>,
+): Promise<Actor> {
   const internal = request.headers['x-seva-actor'];
   if (typeof internal === 'string') {
     const verified = await tokens.verify(internal);
@@ -251,5 +261,7 @@ async function authenticate(request: FastifyRequest, plan: ModulePlan, tokens: I
     const actor = await def.authenticate?.(match[1]!, runtimes.get(def.name)!);
     if (actor) return actor;
   }
+  const remote = await remoteVerifier?.(match[1]!);
+  if (remote) return remote;
   throw KernelErrors.unauthenticated('The access token is not valid or has expired');
 }

@@ -16,7 +16,7 @@ export interface TestRuntime {
  * A whole Seva runtime for one test file, on a fresh database (PGlite in memory, or a new
  * PostgreSQL database when DATABASE_URL is set) and, when NATS_URL is set, its own NATS stream.
  */
-export async function startTestRuntime(modules: readonly ModuleDef<any>[], overrides: Partial<SevaConfig> = {}): Promise<TestRuntime> {
+export async function startTestRuntime(modules: readonly ModuleDef<any>[], overrides: Partial<SevaConfig> = {}, listen = false): Promise<TestRuntime> {
   const url = await createFreshPostgresDatabase();
   const namespace = process.env.NATS_URL ? `t${randomBytes(5).toString('hex')}` : 'seva';
   const config = loadConfig({
@@ -31,7 +31,7 @@ export async function startTestRuntime(modules: readonly ModuleDef<any>[], overr
       ...overrides,
     },
   });
-  const runtime = await startRuntime({ config, catalog: modules, listen: false });
+  const runtime = await startRuntime({ config, catalog: modules, listen });
   return {
     runtime,
     as: async (actor) => ({

@@ -20,6 +20,16 @@ export interface OperationDef<I extends InputSchema = InputSchema, O extends z.Z
   permission: string;
   /** A REST route under `/api/<module>/v1`; path parameters (`:id`) are input fields. */
   http?: { method: HttpMethod; path: string; status?: number };
+  /**
+   * The input field(s) naming the tenant the call acts on (default `tenantId` and `tenant`); the
+   * kernel refuses a user whose tenant does not cover it (`TENANT_FORBIDDEN`).
+   */
+  tenantField?: string | readonly string[];
+  /**
+   * The operation reads configuration that child tenants inherit (roles, departments, master
+   * data): a caller may also name a tenant above its own. Writes never set this.
+   */
+  readsInherited?: boolean;
   handler(ctx: OperationContext, input: z.output<I>): Promise<z.input<O>>;
 }
 

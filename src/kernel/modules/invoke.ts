@@ -2,10 +2,12 @@ import { KernelErrors, SevaError } from '../errors/seva-error.js';
 import { zodProblems } from '../errors/zod-problems.js';
 import { can } from './actor.js';
 import type { OperationContext, OperationDef } from './define.js';
+import { checkTenantScope } from './tenant-scope.js';
 
 /**
  * The single gate every call of an operation passes, whatever the transport: input validation,
- * the permission check (deny by default), the handler, and the output contract.
+ * the permission check (deny by default), the tenant scope of the input, the handler, and the
+ * output contract.
  */
 export async function invokeOperation(
   op: OperationDef<any, any>,
@@ -22,6 +24,7 @@ export async function invokeOperation(
     if (!parsed.success) throw KernelErrors.validation(zodProblems(parsed.error.issues, options.inputPrefix));
     parsedInput = parsed.data;
   }
+  checkTenantScope(op, ctx.actor, parsedInput);
   const output = await op.handler(ctx, parsedInput);
   const checked = op.output.safeParse(output);
   if (!checked.success) {

@@ -38,6 +38,17 @@ export const systemModule = defineModule({
     },
   },
   operations: {
+    whoami: defineOperation({
+      summary: 'The actor this request is served as (anonymous without credentials)',
+      permission: 'public',
+      http: { method: 'GET', path: '/whoami' },
+      input: z.object({}),
+      output: z.object({ kind: z.enum(['user', 'system', 'anonymous']), id: z.string(), tenantId: z.string().nullable(), roles: z.array(z.string()) }),
+      async handler(ctx) {
+        const { kind, id, tenantId, roles } = ctx.actor;
+        return { kind, id, tenantId: tenantId ?? null, roles };
+      },
+    }),
     listDeadLetters: defineOperation({
       summary: 'Events whose handling failed after every retry',
       permission: 'system.events.read',

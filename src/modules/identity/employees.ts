@@ -1,4 +1,4 @@
-import { can, defineOperation, newId, z, type OperationContext } from '../../kernel/index.js';
+import { can, defineOperation, newId, tenantCovers, z, type OperationContext } from '../../kernel/index.js';
 import { IdentityErrors } from './errors.js';
 import { hashPassword, passwordProblem } from './passwords.js';
 import { maskEmail, maskMobile, normaliseEmail } from './pii.js';
@@ -132,6 +132,8 @@ export const employeeOperations = {
     async handler(ctx, input) {
       const plain = can(ctx.actor, PII_READ);
       const employee = await readEmployee(ctx, input.id, plain);
+      // Another tenant's employee does not exist for this caller.
+      if (ctx.actor.kind === 'user' && ctx.actor.tenantId && !tenantCovers(ctx.actor.tenantId, employee.tenantId)) throw IdentityErrors.userNotFound();
       if (plain && (employee.mobile || employee.email)) {
         // Every look at plain PII leaves a trace in the audit log.
         await ctx.transaction((tx) =>

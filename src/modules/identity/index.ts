@@ -3,6 +3,7 @@ import { authenticateAccessToken } from './access-tokens.js';
 import { clientOperations } from './clients.js';
 import { employeeOperations } from './employees.js';
 import { sessionOperations } from './grants.js';
+import { keyRotationJobs, keyRotationOperations } from './key-rotation.js';
 import { identityMigrations } from './migrations.js';
 import { oauthRoutes } from './oauth-routes.js';
 import { roleOperations } from './roles.js';
@@ -32,7 +33,9 @@ export const identityModule = defineModule({
     ...staffOperations,
     ...citizenOperations,
     ...devOutboxOperations,
+    ...keyRotationOperations,
   },
+  jobs: { ...keyRotationJobs },
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,

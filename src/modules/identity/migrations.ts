@@ -197,4 +197,13 @@ create table assignments (
 create index assignments_user on assignments(user_id);
 `,
   },
+  {
+    name: '003_key_rotation',
+    sql: `
+-- Before the index: a race of two first sign-ins may have left two active keys; keep the newest.
+update signing_keys set status = 'retired', retired_at = now()
+where status = 'active' and kid <> (select kid from signing_keys where status = 'active' order by created_at desc, kid desc limit 1);
+create unique index signing_keys_one_active on signing_keys (status) where status = 'active';
+`,
+  },
 ];

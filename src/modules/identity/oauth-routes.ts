@@ -1,6 +1,6 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
-import { ANONYMOUS, systemActor, zodProblems, type ModuleRuntime } from '../../kernel/index.js';
+import { ANONYMOUS, JWKS_PATH, systemActor, zodProblems, type ModuleRuntime } from '../../kernel/index.js';
 import { clientCredentialsGrant, clientCredentialsInput, withBasicCredentials } from './clients.js';
 import { OAuthErrors } from './errors.js';
 import { passwordGrant, passwordGrantInput, refreshGrant, refreshGrantInput } from './grants.js';
@@ -11,7 +11,7 @@ import { limiterKey, RateLimits, type IdentityOptions } from './rate-limits.js';
 import { rootOf } from './tenants.js';
 
 export const TOKEN_PATH = '/api/identity/v1/oauth/token';
-export const JWKS_PATH = '/.well-known/jwks.json';
+export { JWKS_PATH };
 
 /**
  * The OAuth 2.0 token endpoint and the JWKS. They are custom routes because OAuth clients send

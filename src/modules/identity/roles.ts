@@ -59,6 +59,7 @@ export const roleOperations = {
     summary: 'Roles defined in a tenant',
     permission: 'identity.role.read',
     http: { method: 'GET', path: '/roles' },
+    readsInherited: true,
     input: z.object({ tenant: tenantCode }),
     output: z.object({ items: z.array(roleOut) }),
     async handler(ctx, input) {

@@ -1,4 +1,4 @@
-import { defineOperation, KernelErrors, newId, sql, z, type OperationContext } from '../../kernel/index.js';
+import { defineOperation, KernelErrors, newId, sql, tenantCovers, z, type OperationContext } from '../../kernel/index.js';
 import { IdentityErrors, StaffErrors } from './errors.js';
 import { rolesOf } from './employees.js';
 import { findRoleFor } from './roles.js';
@@ -56,7 +56,9 @@ async function listUnits(ctx: OperationContext, table: UnitTable, tenant: string
 
 async function employeeTenant(ctx: OperationContext, id: string): Promise<string> {
   const row = await ctx.db.selectFrom('users').select('tenant_id').where('id', '=', id).where('kind', '=', 'employee').executeTakeFirst();
-  if (!row) throw IdentityErrors.userNotFound();
+  // An employee of a tenant outside the caller's is answered as unknown, as getEmployee does.
+  const outside = ctx.actor.kind === 'user' && ctx.actor.tenantId && row && !tenantCovers(ctx.actor.tenantId, String(row.tenant_id));
+  if (!row || outside) throw IdentityErrors.userNotFound();
   return String(row.tenant_id);
 }
 
@@ -122,6 +124,7 @@ export const staffOperations = {
     summary: 'Departments defined in a tenant',
     permission: READ,
     http: { method: 'GET', path: '/departments' },
+    readsInherited: true,
     input: z.object({ tenant: tenantCode }),
     output: z.object({ items: z.array(unitOut) }),
     handler: (ctx, input) => listUnits(ctx, 'departments', input.tenant),
@@ -138,6 +141,7 @@ export const staffOperations = {
     summary: 'Designations defined in a tenant',
     permission: READ,
     http: { method: 'GET', path: '/designations' },
+    readsInherited: true,
     input: z.object({ tenant: tenantCode }),
     output: z.object({ items: z.array(unitOut) }),
     handler: (ctx, input) => listUnits(ctx, 'designations', input.tenant),

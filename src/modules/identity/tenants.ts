@@ -67,6 +67,7 @@ export const tenantOperations = {
     summary: 'Create a tenant under an existing parent (or a root)',
     permission: 'identity.tenant.create',
     http: { method: 'POST', path: '/tenants' },
+    tenantField: 'code',
     input: z.object({ code: tenantCode, name: z.string().trim().min(1).max(200) }),
     output: tenantOut,
     handler: (ctx, input) => createTenant(ctx, input),
@@ -76,6 +77,7 @@ export const tenantOperations = {
     summary: 'List tenants in code order, optionally only the children of one',
     permission: 'identity.tenant.read',
     http: { method: 'GET', path: '/tenants' },
+    tenantField: 'parent',
     input: z.object({
       parent: tenantCode.optional(),
       limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -101,6 +103,7 @@ export const tenantOperations = {
     summary: 'Read one tenant',
     permission: 'identity.tenant.read',
     http: { method: 'GET', path: '/tenants/:code' },
+    tenantField: 'code',
     input: z.object({ code: tenantCode }),
     output: tenantOut,
     async handler(ctx, input) {
@@ -114,6 +117,7 @@ export const tenantOperations = {
     summary: 'Rename, disable or enable a tenant; `version` must be the one last read',
     permission: 'identity.tenant.update',
     http: { method: 'PATCH', path: '/tenants/:code' },
+    tenantField: 'code',
     input: z.object({
       code: tenantCode,
       version: z.number().int().min(1),

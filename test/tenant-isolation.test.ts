@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemActor, z, type ModuleDef, type OperationDef } from '../src/kernel/index.js';
+import { tenantFieldsOf } from '../src/kernel/modules/tenant-scope.js';
+import { createEmployee } from '../src/modules/identity/employees.js';
+import { createRole } from '../src/modules/identity/roles.js';
+import { createTenant } from '../src/modules/identity/tenants.js';
+import { builtInModules } from '../src/server/catalog.js';
+import { startTestRuntime, type TestRuntime } from './support/test-runtime.js';
+
+/**
+ * Walks every module route of a runtime with all built-in modules and proves that a user of
+ * tenant `ta` cannot act on tenant `tb` through it. A route the walk cannot judge must be listed
+ * below with its reason, so a new route cannot slip past the check unnoticed.
+ */
+const NOT_TENANT_BEARING: Record<string, string> = {
+  'system.listDeadLetters': 'platform operator surface (permission system.*), no tenant input',
+  'system.replayDeadLetter': 'platform operator surface (permission system.*), no tenant input',
+  'system.verifyAudit': 'platform operator surface (permission system.*), no tenant input',
+  'identity.getEmployee': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.logout': 'acts on the caller’s own refresh token, no tenant input',
+  'identity.rotateSigningKey': 'platform-wide signing key (permission identity.key.rotate), no tenant input',
+  'identity.enrolTotp': 'acts on the caller’s own account, no tenant input',
+  'identity.confirmTotp': 'acts on the caller’s own account, no tenant input',
+  'identity.disableTotp': 'acts on the caller’s own account, no tenant input',
+  'identity.me': 'the caller’s own profile, no tenant input',
+  'identity.updateMe': 'the caller’s own profile, no tenant input',
+  'identity.assignEmployee': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.listAssignments': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.changeRoles': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.listDevOutbox': 'no tenant input: lists only the caller’s tenant and below (filtered in the query)',
+};
+
+/** Valid values for required fields the generic filler cannot derive. */
+const SAMPLES: Record<string, Record<string, unknown>> = {
+  'identity.createTenant': { name: 'Other' },
+  'identity.updateTenant': { name: 'Renamed', version: 1 },
+  'identity.createRole': { code: 'SNEAK', name: 'Sneak', permissions: ['identity.tenant.read'] },
+  'identity.createEmployee': { username: 'sneak', name: 'Sneak', password: 'Secret2025pass!x', roles: [] },
+  'identity.findEmployees': { mobile: '9876543210' },
+  'identity.createDepartment': { code: 'SNEAK', name: 'Sneak' },
+  'identity.createDesignation': { code: 'SNEAK', name: 'Sneak' },
+  'identity.createClient': { name: 'Sneak', roles: [] },
+};
+
+const PASSWORD = 'Secret2025pass';
+let t: TestRuntime;
+let token: string;
+
+beforeAll(async () => {
+  t = await startTestRuntime(builtInModules);
+  const ctx = t.runtime.contextFor('identity', systemActor('test'));
+  for (const code of ['ta', 'tb']) {
+    await createTenant(ctx, { code, name: code });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*'] });
+    await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
+  }
+  const res = await t.runtime.http.inject({
+    method: 'POST',
+    url: '/api/identity/v1/oauth/token',
+    payload: { grant_type: 'password', username: 'admin', password: PASSWORD, tenant: 'ta' },
+  });
+  token = res.json().access_token;
+}, 60_000);
+afterAll(() => t?.close());
+
+function operation(operationId: string): OperationDef<any, any> | undefined {
+  const [module, name] = operationId.split('.');
+  const def: ModuleDef | undefined = [...t.runtime.plan.local].find((m) => m.name === module);
+  return def?.operations?.[name!];
+}
+
+/** A value that passes the field's schema, from its JSON schema; undefined when none is obvious. */
+function sample(schema: any): unknown {
+  if (schema.default !== undefined) return schema.default;
+  if (schema.enum) return schema.enum[0];
+  switch (schema.type) {
+    case 'integer':
+    case 'number':
+      return schema.minimum ?? 1;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    case 'string':
+      return schema.pattern || schema.format ? undefined : 'sample';
+    default:
+      return undefined;
+  }
+}
+
+interface Route {
+  operationId: string;
+  method: string;
+  path: string;
+}
+
+async function routes(): Promise<Route[]> {
+  const doc = (await t.runtime.http.inject({ url: '/openapi.json' })).json();
+  const found: Route[] = [];
+  for (const [path, methods] of Object.entries<any>(doc.paths)) {
+    if (!/^\/api\/[a-z]+\/v1\//.test(path)) continue;
+    for (const [method, spec] of Object.entries<any>(methods)) found.push({ operationId: spec.operationId, method: method.toUpperCase(), path });
+  }
+  return found;
+}
+
+describe('tenant isolation across every module route', () => {
+  it('finds the routes and an operation for each', async () => {
+    const all = await routes();
+    expect(all.length).toBeGreaterThan(10);
+    for (const r of all) expect(operation(r.operationId), r.operationId).toBeDefined();
+    // Listed exemptions must name routes that exist.
+    for (const id of Object.keys(NOT_TENANT_BEARING)) expect(all.map((r) => r.operationId)).toContain(id);
+  });
+
+  it('refuses tenant ta’s admin on tenant tb through every route that names a tenant', async () => {
+    const checked: string[] = [];
+    for (const route of await routes()) {
+      const op = operation(route.operationId)!;
+      if (op.permission === 'public') continue;
+      const shape = op.input.shape as Record<string, unknown>;
+      const fields = tenantFieldsOf(op).filter((f) => f in shape);
+      if (fields.length === 0) {
+        expect(NOT_TENANT_BEARING[route.operationId], `${route.operationId} names no tenant and is not listed in NOT_TENANT_BEARING`).toBeTruthy();
+        continue;
+      }
+      const json: any = z.toJSONSchema(op.input, { io: 'input', unrepresentable: 'any' });
+      const input: Record<string, unknown> = {};
+      for (const name of json.required ?? []) input[name] = sample(json.properties[name]);
+      Object.assign(input, SAMPLES[route.operationId] ?? {});
+      for (const f of fields) input[f] = 'tb';
+      const missing = Object.entries(input).filter(([, v]) => v === undefined).map(([k]) => k);
+      expect(missing, `${route.operationId}: add a sample for ${missing.join(', ')} to SAMPLES`).toEqual([]);
+
+      let url = `/api/${route.operationId.split('.')[0]}/v1${route.path.replace(/^\/api\/[a-z]+\/v1/, '')}`;
+      url = url.replace(/\{(\w+)\}/g, (_, name: string) => {
+        const value = String(input[name]);
+        delete input[name];
+        return encodeURIComponent(value);
+      });
+      const reads = route.method === 'GET' || route.method === 'DELETE';
+      const query = reads ? `?${new URLSearchParams(Object.entries(input).map(([k, v]) => [k, String(v)] as [string, string]))}` : '';
+      const res = await t.runtime.http.inject({
+        method: route.method as any,
+        url: url + query,
+        headers: { authorization: `Bearer ${token}` },
+        ...(reads ? {} : { payload: input }),
+      });
+      expect(res.statusCode, `${route.method} ${url}: ${res.body}`).toBe(403);
+      expect(res.json(), route.operationId).toMatchObject({ code: 'TENANT_FORBIDDEN' });
+      checked.push(route.operationId);
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('answers 404 for another tenant’s employee looked up by id', async () => {
+    const db = t.runtime.database.db;
+    const row = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'tb').executeTakeFirstOrThrow();
+    const headers = { authorization: `Bearer ${token}` };
+    const res = await t.runtime.http.inject({ url: `/api/identity/v1/employees/${row.id}`, headers });
+    expect(res.statusCode).toBe(404);
+    const byId = [
+      { method: 'GET' as const, url: `/api/identity/v1/employees/${row.id}/assignments` },
+      { method: 'POST' as const, url: `/api/identity/v1/employees/${row.id}/assignments`, payload: { department: 'REV', designation: 'CLERK', jurisdiction: ['tb'], from: '2026-01-01' } },
+      { method: 'PUT' as const, url: `/api/identity/v1/employees/${row.id}/roles`, payload: { roles: [] } },
+    ];
+    for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
+    expect(await db.selectFrom('identity.user_roles' as any).select('user_id').where('user_id', '=', row.id).execute()).toHaveLength(1);
+    const mine = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'ta').executeTakeFirstOrThrow();
+    expect((await t.runtime.http.inject({ url: `/api/identity/v1/employees/${mine.id}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+  });
+
+  it('lets the same admin act in its own tenant and below, and the platform anywhere', async () => {
+    const own = await t.runtime.http.inject({ url: '/api/identity/v1/tenants/ta', headers: { authorization: `Bearer ${token}` } });
+    expect(own.statusCode).toBe(200);
+    const child = await t.runtime.http.inject({ method: 'POST', url: '/api/identity/v1/tenants', headers: { authorization: `Bearer ${token}` }, payload: { code: 'ta.x', name: 'Child' } });
+    expect(child.statusCode).toBe(201);
+    const prefixOnly = await t.runtime.http.inject({ method: 'POST', url: '/api/identity/v1/tenants', headers: { authorization: `Bearer ${token}` }, payload: { code: 'tax', name: 'Not a child' } });
+    expect(prefixOnly.statusCode).toBe(403);
+    const platform = await t.runtime.http.inject({ url: '/api/identity/v1/tenants/tb', headers: await t.as({ kind: 'system', permissions: ['*'] }) });
+    expect(platform.statusCode).toBe(200);
+  });
+});
