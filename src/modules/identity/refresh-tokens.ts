@@ -2,10 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { newId, type TxContext } from '../../kernel/index.js';
 import { REFRESH_TOKEN_SECONDS } from './token-settings.js';
 
-/** Only a hash is stored: a copy of the table does not let anyone sign in. */
-export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+/** How every bearer secret of this module (refresh, MFA and recovery codes) is stored: a copy of the table lets nobody sign in. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
+
+export const hashRefreshToken = hashSecret;
 
 /** A new opaque refresh token in `familyId` (a new family when absent); returns the token itself. */
 export async function storeRefreshToken(tx: TxContext, userId: string, scope: string | null, familyId = newId('rtf')): Promise<string> {

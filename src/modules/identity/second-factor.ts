@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { defineOperation, KernelErrors, z, type Kysely, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { grantsOf, signAccessToken } from './access-tokens.js';
 import { IdentityErrors, OAuthErrors, SecondFactorErrors } from './errors.js';
 import { recordFailure } from './grants.js';
-import { storeRefreshToken } from './refresh-tokens.js';
+import { hashSecret, storeRefreshToken } from './refresh-tokens.js';
 import { activeSigningKey } from './signing-keys.js';
 import { ACCESS_TOKEN_SECONDS, SESSION_PERMISSION } from './token-settings.js';
 import { base32Decode, matchTotp, newTotpSecret, otpauthUri, totpClock } from './totp.js';
@@ -12,7 +12,6 @@ import { base32Decode, matchTotp, newTotpSecret, otpauthUri, totpClock } from '.
 export const MFA_TOKEN_SECONDS = 5 * 60;
 export const RECOVERY_CODE_COUNT = 10;
 
-const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 /** `ABCDE-FGHJK`: 50 random bits, easy to type; stored only as SHA-256. */
@@ -96,7 +95,7 @@ export const secondFactorOperations = {
         if (!(await useCode(tx.db, user.id, factor.secret, input.code, factor.lastStep))) return false;
         await tx.db.updateTable('totp_factors').set({ status: 'enabled', enabled_at: new Date() }).where('user_id', '=', user.id).execute();
         await tx.db.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
-        await tx.db.insertInto('recovery_codes').values(codes.map((c) => ({ code_hash: sha256(normaliseRecoveryCode(c)), user_id: user.id }))).execute();
+        await tx.db.insertInto('recovery_codes').values(codes.map((c) => ({ code_hash: hashSecret(normaliseRecoveryCode(c)), user_id: user.id }))).execute();
         await tx.audit({ action: 'identity.mfa.totp.enabled', entityType: 'user', entityId: user.id, tenantId: user.tenantId });
         return true;
       });
@@ -138,7 +137,7 @@ export async function demandSecondFactor(ctx: OperationContext, userId: string, 
   if (factor?.status !== 'enabled') return;
   const token = randomBytes(32).toString('base64url');
   await ctx.transaction(async (tx) => {
-    await tx.db.insertInto('mfa_tokens').values({ token_hash: sha256(token), user_id: userId, scope, expires_at: new Date(totpClock.now() + MFA_TOKEN_SECONDS * 1000) }).execute();
+    await tx.db.insertInto('mfa_tokens').values({ token_hash: hashSecret(token), user_id: userId, scope, expires_at: new Date(totpClock.now() + MFA_TOKEN_SECONDS * 1000) }).execute();
     await tx.audit({ action: 'identity.login.mfa_required', entityType: 'user', entityId: userId, tenantId });
   });
   throw SecondFactorErrors.mfaRequired(token);
@@ -160,7 +159,7 @@ export async function mfaOtpGrant(ctx: OperationContext, input: z.output<typeof 
   const key = await activeSigningKey(ctx);
   const now = totpClock.now();
   const outcome: Outcome = await ctx.transaction(async (tx) => {
-    const token = await tx.db.selectFrom('mfa_tokens').selectAll().where('token_hash', '=', sha256(input.mfa_token)).forUpdate().executeTakeFirst();
+    const token = await tx.db.selectFrom('mfa_tokens').selectAll().where('token_hash', '=', hashSecret(input.mfa_token)).forUpdate().executeTakeFirst();
     if (!token || token.used_at || new Date(token.expires_at).getTime() <= now) return { ok: false, detail: 'The mfa_token is not valid, has expired or was used' };
     const user = await tx.db
       .selectFrom('users')
@@ -182,7 +181,7 @@ export async function mfaOtpGrant(ctx: OperationContext, input: z.output<typeof 
         .updateTable('recovery_codes')
         .set({ used_at: new Date(now) })
         .where('user_id', '=', userId)
-        .where('code_hash', '=', sha256(normaliseRecoveryCode(input.recovery_code ?? '')))
+        .where('code_hash', '=', hashSecret(normaliseRecoveryCode(input.recovery_code ?? '')))
         .where('used_at', 'is', null)
         .returning('code_hash')
         .executeTakeFirst();
