@@ -75,9 +75,13 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     return createContext(services, module, actor, requestId);
   };
   // One stable runtime handle per module for its `authenticate` hook (it may cache keys on it).
-  const authRuntimes = new Map<string, ModuleRuntime>(
-    plan.local.map((m) => [m.name, { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId) }]),
+  const authRuntimes: Map<string, ModuleRuntime> = new Map(
+    plan.local.map((m): [string, ModuleRuntime] => [
+      m.name,
+      { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId), authenticate: (request) => authenticateRequest(request) },
+    ]),
   );
+  const authenticateRequest = (request: FastifyRequest): Promise<Actor> => authenticate(request, plan, tokens, authRuntimes, remoteVerifier);
   // Where the token issuer runs elsewhere, bearer tokens are verified here against its JWKS.
   const issuerUrl = plan.local.some((m) => m.name === TOKEN_ISSUER_MODULE) ? undefined : plan.remote.get(TOKEN_ISSUER_MODULE);
   const remoteVerifier = issuerUrl ? remoteAccessTokenVerifier(issuerUrl) : undefined;
@@ -92,7 +96,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       if (!services) throw KernelErrors.notReady('The platform is still starting');
       return services.database.db;
     },
-    authenticate: (request) => authenticate(request, plan, tokens, authRuntimes, remoteVerifier),
+    authenticate: authenticateRequest,
     readiness: async () => {
       const checks: Record<string, string> = {
         migrations: services ? 'ok' : 'pending',

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { Migration } from '../db/migrations.js';
@@ -109,6 +109,11 @@ export interface ModuleDef<Ops extends Record<string, OperationDef<any, any>> = 
 /** What a module's custom routes get to run operations with the request's actor. */
 export interface ModuleRuntime {
   context(actor: Actor, requestId: string): OperationContext;
+  /**
+   * The request's actor, as operation routes see it (bearer token, or an internal caller's
+   * token); anonymous without credentials, 401 for bad ones. Permissions stay the route's job.
+   */
+  authenticate(request: FastifyRequest): Promise<Actor>;
 }
 
 export function defineOperation<I extends InputSchema, O extends z.ZodType>(def: OperationDef<I, O>): OperationDef<I, O> {
