@@ -26,7 +26,6 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'identity.updateMe': 'the caller’s own profile, no tenant input',
   'identity.assignEmployee': 'looked up by id: checked below, another tenant’s employee answers 404',
   'identity.listAssignments': 'looked up by id: checked below, another tenant’s employee answers 404',
-  'identity.changeRoles': 'looked up by id: checked below, another tenant’s employee answers 404',
   'identity.listDevOutbox': 'no tenant input: lists only the caller’s tenant and below (filtered in the query)',
 };
 
@@ -40,6 +39,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'identity.createDepartment': { code: 'SNEAK', name: 'Sneak' },
   'identity.createDesignation': { code: 'SNEAK', name: 'Sneak' },
   'identity.createClient': { name: 'Sneak', roles: [] },
+  'identity.changeRoles': { id: 'usr_any', roles: [{ role: 'ADMIN', tenant: 'ta' }] },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -119,7 +119,8 @@ describe('tenant isolation across every module route', () => {
       const op = operation(route.operationId)!;
       if (op.permission === 'public') continue;
       const shape = op.input.shape as Record<string, unknown>;
-      const fields = tenantFieldsOf(op).filter((f) => f in shape);
+      // A nested path (`roles[].tenant`) counts when its array field exists.
+      const fields = tenantFieldsOf(op).filter((f) => f.split('[]')[0]! in shape);
       if (fields.length === 0) {
         expect(NOT_TENANT_BEARING[route.operationId], `${route.operationId} names no tenant and is not listed in NOT_TENANT_BEARING`).toBeTruthy();
         continue;
@@ -128,7 +129,11 @@ describe('tenant isolation across every module route', () => {
       const input: Record<string, unknown> = {};
       for (const name of json.required ?? []) input[name] = sample(json.properties[name]);
       Object.assign(input, SAMPLES[route.operationId] ?? {});
-      for (const f of fields) input[f] = 'tb';
+      for (const f of fields) {
+        const [top, leaf] = f.split('[].');
+        if (leaf === undefined) input[f] = 'tb';
+        else input[top!] = ((input[top!] as Array<Record<string, unknown>> | undefined) ?? [{}]).map((item) => ({ ...item, [leaf]: 'tb' }));
+      }
       const missing = Object.entries(input).filter(([, v]) => v === undefined).map(([k]) => k);
       expect(missing, `${route.operationId}: add a sample for ${missing.join(', ')} to SAMPLES`).toEqual([]);
 
@@ -168,6 +173,25 @@ describe('tenant isolation across every module route', () => {
     expect(await db.selectFrom('identity.user_roles' as any).select('user_id').where('user_id', '=', row.id).execute()).toHaveLength(1);
     const mine = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'ta').executeTakeFirstOrThrow();
     expect((await t.runtime.http.inject({ url: `/api/identity/v1/employees/${mine.id}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+  });
+
+  it('refuses a role granted in another tenant, on creation and on change, and writes nothing', async () => {
+    const headers = { authorization: `Bearer ${token}` };
+    const created = await t.runtime.http.inject({
+      method: 'POST',
+      url: '/api/identity/v1/employees',
+      headers,
+      payload: { tenantId: 'ta', username: 'twofaced', name: 'Two', password: 'Secret2025pass!x', roles: [{ role: 'ADMIN', tenant: 'ta' }, { role: 'ADMIN', tenant: 'tb' }] },
+    });
+    expect(created.statusCode).toBe(403);
+    expect(created.json()).toMatchObject({ code: 'TENANT_FORBIDDEN', errors: [{ path: 'roles.1.tenant' }] });
+    const db = t.runtime.database.db;
+    expect(await db.selectFrom('identity.users' as any).select('id').where('username', '=', 'twofaced').execute()).toHaveLength(0);
+    const mine = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'ta').executeTakeFirstOrThrow();
+    const changed = await t.runtime.http.inject({ method: 'PUT', url: `/api/identity/v1/employees/${mine.id}/roles`, headers, payload: { roles: [{ role: 'ADMIN', tenant: 'tb' }] } });
+    expect(changed.statusCode).toBe(403);
+    const roles = await db.selectFrom('identity.user_roles' as any).select('tenant_id').where('user_id', '=', mine.id).execute();
+    expect(roles.map((r: any) => r.tenant_id)).toEqual(['ta']);
   });
 
   it('lets the same admin act in its own tenant and below, and the platform anywhere', async () => {

@@ -2,7 +2,10 @@ import { SevaError } from '../errors/seva-error.js';
 import type { Actor } from './actor.js';
 import type { OperationDef } from './define.js';
 
-/** Input fields that name a tenant unless the operation declares its own (`tenantField`). */
+/**
+ * Input fields that name a tenant unless the operation declares its own (`tenantField`: a field,
+ * or a path such as `roles[].tenant` for every element of an array).
+ */
 export const DEFAULT_TENANT_FIELDS = ['tenantId', 'tenant'] as const;
 
 /** The input fields of `op` that name the tenant it acts on. */
@@ -25,10 +28,25 @@ export function tenantCovers(actorTenant: string, target: string): boolean {
 export function checkTenantScope(op: OperationDef<any, any>, actor: Actor, input: unknown): void {
   if (actor.kind !== 'user' || !actor.tenantId || !input || typeof input !== 'object') return;
   for (const field of tenantFieldsOf(op)) {
-    const value = (input as Record<string, unknown>)[field];
-    if (typeof value !== 'string' || tenantCovers(actor.tenantId, value)) continue;
-    // Inherited configuration may be read from above: the target is an ancestor of the actor.
-    if (op.readsInherited && tenantCovers(value, actor.tenantId)) continue;
-    throw new SevaError('TENANT_FORBIDDEN', 403, `Tenant ${value} is outside the caller's tenant ${actor.tenantId}`, [{ path: field, message: 'outside your tenant' }], { field });
+    for (const { path, value } of valuesAt(input, field.split('.'), [])) {
+      if (typeof value !== 'string' || tenantCovers(actor.tenantId, value)) continue;
+      // Inherited configuration may be read from above: the target is an ancestor of the actor.
+      if (op.readsInherited && tenantCovers(value, actor.tenantId)) continue;
+      const at = path.join('.');
+      throw new SevaError('TENANT_FORBIDDEN', 403, `Tenant ${value} is outside the caller's tenant ${actor.tenantId}`, [{ path: at, message: 'outside your tenant' }], { field: at });
+    }
   }
+}
+
+/** The values at a field path; `roles[]` steps into every element (`roles[].tenant`). */
+function valuesAt(value: unknown, steps: readonly string[], path: Array<string | number>): Array<{ path: Array<string | number>; value: unknown }> {
+  if (steps.length === 0) return [{ path, value }];
+  if (!value || typeof value !== 'object') return [];
+  const [step, ...rest] = steps as [string, ...string[]];
+  const each = step.endsWith('[]');
+  const key = each ? step.slice(0, -2) : step;
+  const next = (value as Record<string, unknown>)[key];
+  if (!each) return valuesAt(next, rest, [...path, key]);
+  if (!Array.isArray(next)) return [];
+  return next.flatMap((item, index) => valuesAt(item, rest, [...path, key, index]));
 }

@@ -110,6 +110,8 @@ export const employeeOperations = {
     summary: 'Create an employee account with roles',
     permission: 'identity.user.create',
     http: { method: 'POST', path: '/employees' },
+    // Granting a role in a tenant is acting on it: an administrator cannot grant outside its own.
+    tenantField: ['tenantId', 'roles[].tenant'],
     input: z.object({
       tenantId: tenantCode,
       username: z.string().regex(USERNAME, 'lower case letters, digits, ".", "_" or "-", 3 to 41 characters, starting with a letter'),

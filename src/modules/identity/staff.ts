@@ -214,6 +214,7 @@ export const staffOperations = {
     summary: 'Replace an employee’s roles; audited with the roles before and after',
     permission: 'identity.user.roles.change',
     http: { method: 'PUT', path: '/employees/:id/roles', status: 200 },
+    tenantField: ['roles[].tenant'],
     input: z.object({ id: z.string().min(1).max(64), roles: z.array(roleAssignment).max(50) }),
     output: z.object({ id: z.string(), roles: z.array(z.object({ role: z.string(), tenant: z.string() })) }),
     async handler(ctx, input) {

@@ -52,6 +52,12 @@ describe('tenants', () => {
     expect(second.nextCursor).toBeNull();
   });
 
+  it('lists only the caller’s own tenant and those below it', async () => {
+    const state = await t.as({ permissions: ['identity.tenant.read'], tenantId: 'in.ka' });
+    const seen = (await inject({ url: '/api/identity/v1/tenants', headers: state })).json();
+    expect(seen.items.map((x: { code: string }) => x.code)).toEqual(['in.ka', 'in.ka.bengaluru']);
+  });
+
   it('updates with the current version and refuses a stale one with 409', async () => {
     const url = '/api/identity/v1/tenants/in.tn';
     const updated = await inject({ method: 'PATCH', url, headers: admin, payload: { version: 1, name: 'Tamil Nadu State', status: 'disabled' } });

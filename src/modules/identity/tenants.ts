@@ -74,7 +74,7 @@ export const tenantOperations = {
   }),
 
   listTenants: defineOperation({
-    summary: 'List tenants in code order, optionally only the children of one',
+    summary: 'List the caller’s tenant and those below it in code order, optionally only the children of one',
     permission: 'identity.tenant.read',
     http: { method: 'GET', path: '/tenants' },
     tenantField: 'parent',
@@ -87,6 +87,9 @@ export const tenantOperations = {
     async handler(ctx, input) {
       let query = ctx.db.selectFrom('tenants').selectAll().orderBy('code').limit(input.limit + 1);
       if (input.parent) query = query.where('parent_code', '=', input.parent);
+      // A tenant's user sees its own subtree; the platform sees every tenant.
+      const own = ctx.actor.kind === 'user' ? ctx.actor.tenantId : undefined;
+      if (own) query = query.where((eb) => eb.or([eb('code', '=', own), eb('code', 'like', `${own.replaceAll('_', '\\_')}.%`)]));
       // The cursor is the last code of the previous page, base64url so it stays opaque to callers.
       if (input.cursor) query = query.where('code', '>', Buffer.from(input.cursor, 'base64url').toString('utf8'));
       const rows = await query.execute();
