@@ -30,6 +30,7 @@ export {
   type ConsumerDef,
   type JobDef,
   type AuditEntry,
+  type SeedResult,
 } from './modules/define.js';
 export { planModules, type ModulePlan } from './modules/registry.js';
 export {

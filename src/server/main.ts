@@ -37,9 +37,11 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
     .action((opts: { demo?: boolean }) =>
       guard(async () => {
         if (!opts.demo) throw new SevaBootError('say what to seed: seva seed --demo');
-        const runtime = await startRuntime({ config: config(), catalog, listen: false });
+        const cfg = config();
+        const runtime = await startRuntime({ config: cfg, catalog, listen: false });
         try {
-          console.log(credentialLines(await seedDemo(runtime)).join('\n'));
+          const credentials = await prepareData(runtime, cfg, true);
+          console.log(credentialLines(credentials, runtime).join('\n'));
         } finally {
           await runtime.stop();
         }
@@ -83,7 +85,11 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
   const log = createLogger({ level: config.logLevel });
   const runtime = await startRuntime({ config, catalog, log });
   const fresh = runtime.appliedMigrations.includes(`kernel/${kernelMigrations.migrations[0]!.name}`);
-  const credentials = fresh && !config.databaseUrl ? await seedDemo(runtime) : [];
+  // A fresh embedded database is a demo; a fresh PostgreSQL one only gets its first administrator.
+  const credentials = await prepareData(runtime, config, fresh && !config.databaseUrl).catch(async (err) => {
+    await runtime.stop();
+    throw err;
+  });
   log.info({ timings: runtime.timings }, 'ready');
   const shown = runtime.url.replace('127.0.0.1', 'localhost');
   // One write, so whoever watches the output sees the whole banner at once.
@@ -93,7 +99,7 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
       `  API docs:  ${shown}/docs`,
       `  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`,
       `  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`,
-      ...credentialLines(credentials),
+      ...credentialLines(credentials, runtime),
     ].join('\n'),
   );
   let stopping = false;
@@ -123,19 +129,26 @@ async function migrate(config: SevaConfig, catalog: readonly ModuleDef<any>[]): 
   }
 }
 
-async function seedDemo(runtime: Runtime): Promise<Array<{ label: string; value: string }>> {
+/**
+ * The demo data when asked, then each module's bootstrap (the first administrator of an empty
+ * database), as the `seed` actor. Returns the credentials to print once.
+ */
+async function prepareData(runtime: Runtime, config: SevaConfig, demo: boolean): Promise<Array<{ label: string; value: string }>> {
   const credentials: Array<{ label: string; value: string }> = [];
+  const ctxFor = (module: string, purpose: string) => runtime.contextFor(module, systemActor('seed'), purpose);
   for (const def of runtime.plan.local) {
-    if (!def.seedDemo) continue;
-    const result = await def.seedDemo(runtime.contextFor(def.name, systemActor('seed'), 'seed-demo'));
-    if (result?.credentials) credentials.push(...result.credentials);
+    if (demo && def.seedDemo) credentials.push(...((await def.seedDemo(ctxFor(def.name, 'seed-demo'), config))?.credentials ?? []));
+  }
+  for (const def of runtime.plan.local) {
+    if (def.bootstrap) credentials.push(...((await def.bootstrap(ctxFor(def.name, 'bootstrap'), config))?.credentials ?? []));
   }
   return credentials;
 }
 
-function credentialLines(credentials: Array<{ label: string; value: string }>): string[] {
-  if (credentials.length === 0) return ['  demo sign-in: none yet — the identity module, which issues accounts, is not part of this build'];
-  return ['  demo sign-in:', ...credentials.map((c) => `    ${c.label}: ${c.value}`)];
+function credentialLines(credentials: Array<{ label: string; value: string }>, runtime: Runtime): string[] {
+  if (credentials.length > 0) return ['  sign-in (shown this once):', ...credentials.map((c) => `    ${c.label}: ${c.value}`)];
+  if (runtime.plan.local.some((m) => m.bootstrap)) return ['  sign-in: the accounts printed on first start (`npm run seva -- seed --demo` issues new demo passwords)'];
+  return [];
 }
 
 /** Boot failures print one line naming the cause and exit 1; no stack trace for expected ones. */

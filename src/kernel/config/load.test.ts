@@ -68,6 +68,20 @@ describe('loadConfig: defaults and the environment', () => {
     expect(config.moduleUrls).toEqual({ a: 'http://x:1', b: 'http://y:2' });
   });
 
+  it('reads the proxy trust as off, true, a hop count or a list of addresses, and refuses anything else', () => {
+    expect(loadConfig({ env: {} }).trustProxy).toBe(false);
+    expect(loadConfig({ env: { SEVA_TRUST_PROXY: 'true' } }).trustProxy).toBe(true);
+    expect(loadConfig({ env: { SEVA_TRUST_PROXY: '2' } }).trustProxy).toBe(2);
+    expect(loadConfig({ env: { SEVA_TRUST_PROXY: '10.0.0.0/8,127.0.0.1' } }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+    expect(bootError({ env: { SEVA_TRUST_PROXY: 'everyone' } }).message).toMatch(/SEVA_TRUST_PROXY: must be true, false, a hop count/);
+  });
+
+  it('never echoes the admin password when it is refused', () => {
+    const message = bootError({ env: { SEVA_ADMIN_PASSWORD: 'x'.repeat(300) } }).message;
+    expect(message).toMatch(/^invalid configuration: SEVA_ADMIN_PASSWORD:/);
+    expect(message).not.toContain('xxxx');
+  });
+
   it('treats empty environment values as unset', () => {
     const config = loadConfig({ env: { PORT: '', SEVA_MODULES: '' } });
     expect(config.port).toBe(8080);

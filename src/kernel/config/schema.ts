@@ -35,6 +35,25 @@ export const configSchema = z.object({
   /** Public base URL of this deployment, used in links (defaults to http://host:port). */
   publicUrl: z.string().url().optional(),
   shutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** The first administrator's password on an empty database; a generated one is printed once otherwise. */
+  adminPassword: z.string().min(1).max(200).optional(),
+  /** The root tenant an empty database starts with (the demo always uses `in`). */
+  rootTenant: z.string().regex(/^[a-z]{2,10}$/, 'must be 2 to 10 lower case letters, such as in').default('in'),
+  rootTenantName: z.string().trim().min(1).max(200).optional(),
+  /**
+   * Which proxies to believe about the client address (`X-Forwarded-For`), for rate limits and
+   * audit: `true`, a hop count, or comma-separated addresses/CIDRs. Off by default.
+   */
+  trustProxy: z
+    .union([
+      z.boolean(),
+      z.string().regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/, 'must be true, false, a hop count, or addresses/CIDRs separated by commas'),
+    ])
+    .default(false)
+    .transform((v): boolean | number | string[] => {
+      if (typeof v === 'boolean' || v === 'true' || v === 'false') return v === true || v === 'true';
+      return /^\d+$/.test(v) ? Number(v) : v.split(',');
+    }),
 });
 
 export type SevaConfig = z.infer<typeof configSchema>;
@@ -54,4 +73,8 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   bodyLimit: 'SEVA_BODY_LIMIT',
   publicUrl: 'SEVA_PUBLIC_URL',
   shutdownTimeoutMs: 'SEVA_SHUTDOWN_TIMEOUT_MS',
+  adminPassword: 'SEVA_ADMIN_PASSWORD',
+  rootTenant: 'SEVA_ROOT_TENANT',
+  rootTenantName: 'SEVA_ROOT_TENANT_NAME',
+  trustProxy: 'SEVA_TRUST_PROXY',
 };

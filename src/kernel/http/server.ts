@@ -35,6 +35,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // One line per request at 20k req/s costs more than the request; metrics count them instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimit,
+    // A hop count works at run time (proxy-addr); the type omits it.
+    trustProxy: config.trustProxy as boolean | string[],
     // A caller's request id is kept when it is sane, so one id follows a call across processes.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { z } from 'zod';
+import type { SevaConfig } from '../config/schema.js';
 import type { Migration } from '../db/migrations.js';
 import type { NewEvent, SevaEvent } from '../events/types.js';
 import type { Logger } from '../log/logger.js';
@@ -102,8 +103,19 @@ export interface ModuleDef<Ops extends Record<string, OperationDef<any, any>> = 
    * is the same object on every call of one process, so a module may cache key material per runtime.
    */
   authenticate?(token: string, runtime: ModuleRuntime): Promise<Actor | undefined>;
-  /** Loads demo data (`seva seed --demo`, and a fresh `npm start`). */
-  seedDemo?(ctx: OperationContext): Promise<{ credentials?: Array<{ label: string; value: string }> } | void>;
+  /** Loads demo data (`seva seed --demo`, and a fresh `npm start` on the embedded database). */
+  seedDemo?(ctx: OperationContext, config: SevaConfig): Promise<SeedResult | void>;
+  /**
+   * Runs on every `seva start` and `seva seed` after migrations (and after the demo seed): makes
+   * what an empty database needs to be usable at all (identity's first administrator). Must be
+   * idempotent and safe when several processes start at once.
+   */
+  bootstrap?(ctx: OperationContext, config: SevaConfig): Promise<SeedResult | void>;
+}
+
+/** Credentials to print once, on the console only (never logged). */
+export interface SeedResult {
+  credentials?: Array<{ label: string; value: string }>;
 }
 
 /** What a module's custom routes get to run operations with the request's actor. */

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const seed = () => identityModule.seedDemo!(t.runtime.contextFor('identity', systemActor('seed')));
+const seed = () => identityModule.seedDemo!(t.runtime.contextFor('identity', systemActor('seed')), t.runtime.config);
 
 describe('demo citizen', () => {
   it('is seeded once, and signs in by OTP read from the dev outbox as the seed says', async () => {

@@ -9,6 +9,7 @@ import { oauthRoutes } from './oauth-routes.js';
 import { roleOperations } from './roles.js';
 import { secondFactorOperations } from './second-factor.js';
 import { seedDemo } from './seed.js';
+import { bootstrap } from './bootstrap.js';
 import { staffOperations } from './staff.js';
 import { tenantOperations } from './tenants.js';
 import { citizenOperations } from './citizens.js';
@@ -39,6 +40,7 @@ export const identityModule = defineModule({
   routes: oauthRoutes,
   authenticate: authenticateAccessToken,
   seedDemo,
+  bootstrap,
 });
 
 /** The identity module with a given clock and rate limits (tests move time instead of waiting). */

@@ -10,14 +10,14 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const seed = async () => (await identityModule.seedDemo!(t.runtime.contextFor('identity', systemActor('seed'))))!.credentials!;
+const seed = async () => (await identityModule.seedDemo!(t.runtime.contextFor('identity', systemActor('seed')), t.runtime.config))!.credentials!;
 const login = (value: string) => {
   const [username, password] = value.split(' / ');
   return t.runtime.http.inject({ method: 'POST', url: '/api/identity/v1/oauth/token', payload: { grant_type: 'password', username, password, tenant: 'in.ka.bengaluru' } });
 };
 
 describe('demo staff seed', () => {
-  it('adds departments, designations, service roles and two Bengaluru employees who can sign in', async () => {
+  it('adds departments, designations, service roles and two Bengaluru employees and a Mysuru one who can sign in', async () => {
     const credentials = await seed();
     const clerk = credentials.find((c) => c.value.startsWith('clerk1 / '));
     const inspector = credentials.find((c) => c.value.startsWith('inspector1 / '));
@@ -35,6 +35,11 @@ describe('demo staff seed', () => {
     const roles = await t.runtime.database.db.selectFrom('identity.roles' as any).select('code').where('tenant_id', '=', 'in').orderBy('code').execute();
     expect(roles.map((r: any) => r.code)).toEqual(expect.arrayContaining(['APPROVER', 'CASHIER', 'COUNTER_EMPLOYEE', 'FIELD_INSPECTOR', 'GRO']));
     expect((await login(inspector!.value)).statusCode).toBe(200);
+    const mysuru = credentials.find((c) => c.value.startsWith('clerk2 / '))!;
+    expect(mysuru.label).toBe('counter clerk (tenant in.ka.mysuru)');
+    const [username, password] = mysuru.value.split(' / ');
+    const second = await t.runtime.http.inject({ method: 'POST', url: '/api/identity/v1/oauth/token', payload: { grant_type: 'password', username, password, tenant: 'in.ka.mysuru' } });
+    expect(JSON.parse(Buffer.from(second.json().access_token.split('.')[1], 'base64url').toString())).toMatchObject({ tid: 'in.ka.mysuru', roles: ['COUNTER_EMPLOYEE'] });
   });
 
   it('can run again, giving the employees new passwords', async () => {

@@ -4,7 +4,6 @@ import { hashPassword, randomPassword } from './passwords.js';
 import { createRole } from './roles.js';
 import { createUnit } from './staff.js';
 
-const CITY = 'in.ka.bengaluru';
 const DEPARTMENTS = [
   { code: 'REV', name: 'Revenue' },
   { code: 'HLTH', name: 'Health' },
@@ -28,11 +27,12 @@ const ROLES = [
   { code: 'CASHIER', name: 'Cashier' },
 ];
 const EMPLOYEES = [
-  { username: 'clerk1', name: 'Counter Clerk One', role: 'COUNTER_EMPLOYEE', department: 'REV', designation: 'CLERK', label: `counter clerk (tenant ${CITY})` },
-  { username: 'inspector1', name: 'Field Inspector One', role: 'FIELD_INSPECTOR', department: 'HLTH', designation: 'INSPECTOR', label: `field inspector (tenant ${CITY})` },
+  { city: 'in.ka.bengaluru', username: 'clerk1', name: 'Counter Clerk One', role: 'COUNTER_EMPLOYEE', department: 'REV', designation: 'CLERK', label: 'counter clerk (tenant in.ka.bengaluru)' },
+  { city: 'in.ka.bengaluru', username: 'inspector1', name: 'Field Inspector One', role: 'FIELD_INSPECTOR', department: 'HLTH', designation: 'INSPECTOR', label: 'field inspector (tenant in.ka.bengaluru)' },
+  { city: 'in.ka.mysuru', username: 'clerk2', name: 'Counter Clerk Two', role: 'COUNTER_EMPLOYEE', department: 'REV', designation: 'CLERK', label: 'counter clerk (tenant in.ka.mysuru)' },
 ];
 
-/** Departments, designations and service roles (tenant `in`), and two Bengaluru employees. */
+/** Departments, designations and service roles (tenant `in`), two Bengaluru employees and one in Mysuru. */
 export async function seedStaff(ctx: OperationContext): Promise<Array<{ label: string; value: string }>> {
   for (const [table, units] of [['departments', DEPARTMENTS], ['designations', DESIGNATIONS]] as const) {
     for (const unit of units) {
@@ -49,20 +49,20 @@ export async function seedStaff(ctx: OperationContext): Promise<Array<{ label: s
     const password = randomPassword(16);
     const existing = await ctx.db.selectFrom('users').select('id').where('root_tenant', '=', 'in').where('username', '=', e.username).executeTakeFirst();
     if (existing) {
-      // As for the admin: seeding again gives a new password, so the printed one always works.
+      // Seeding again gives a new password, so the printed one always works.
       const passwordHash = await hashPassword(password);
       await ctx.transaction(async (tx) => {
         await tx.db.updateTable('users').set({ password_hash: passwordHash, status: 'active', failed_logins: 0, locked_until: null, updated_at: new Date() }).where('id', '=', existing.id).execute();
-        await tx.audit({ action: 'identity.user.password_reset', entityType: 'user', entityId: String(existing.id), tenantId: CITY, data: { by: 'seed' } });
+        await tx.audit({ action: 'identity.user.password_reset', entityType: 'user', entityId: String(existing.id), tenantId: e.city, data: { by: 'seed' } });
       });
     } else {
-      const employee = await createEmployee(ctx, { tenantId: CITY, username: e.username, name: e.name, password, roles: [{ role: e.role, tenant: CITY }] });
+      const employee = await createEmployee(ctx, { tenantId: e.city, username: e.username, name: e.name, password, roles: [{ role: e.role, tenant: e.city }] });
       const department = await ctx.db.selectFrom('departments').select('id').where('tenant_id', '=', 'in').where('code', '=', e.department).executeTakeFirstOrThrow();
       const designation = await ctx.db.selectFrom('designations').select('id').where('tenant_id', '=', 'in').where('code', '=', e.designation).executeTakeFirstOrThrow();
       await ctx.transaction(async (tx) => {
         await tx.db
           .insertInto('assignments')
-          .values({ id: newId('asg'), user_id: employee.id, tenant_id: CITY, department_id: department.id, designation_id: designation.id, jurisdiction: JSON.stringify([CITY]), from_date: '2026-01-01', is_primary: true })
+          .values({ id: newId('asg'), user_id: employee.id, tenant_id: e.city, department_id: department.id, designation_id: designation.id, jurisdiction: JSON.stringify([e.city]), from_date: '2026-01-01', is_primary: true })
           .execute();
       });
     }
