@@ -26,6 +26,9 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'identity.updateMe': 'the caller’s own profile, no tenant input',
   'identity.assignEmployee': 'looked up by id: checked below, another tenant’s employee answers 404',
   'identity.listAssignments': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.updateEmployee': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.resetEmployeePassword': 'looked up by id: checked below, another tenant’s employee answers 404',
+  'identity.changeOwnPassword': 'acts on the caller’s own account, no tenant input',
   'identity.listDevOutbox': 'no tenant input: lists only the caller’s tenant and below (filtered in the query)',
 };
 
@@ -168,9 +171,12 @@ describe('tenant isolation across every module route', () => {
       { method: 'GET' as const, url: `/api/identity/v1/employees/${row.id}/assignments` },
       { method: 'POST' as const, url: `/api/identity/v1/employees/${row.id}/assignments`, payload: { department: 'REV', designation: 'CLERK', jurisdiction: ['tb'], from: '2026-01-01' } },
       { method: 'PUT' as const, url: `/api/identity/v1/employees/${row.id}/roles`, payload: { roles: [] } },
+      { method: 'PATCH' as const, url: `/api/identity/v1/employees/${row.id}`, payload: { version: 1, status: 'disabled' } },
+      { method: 'PUT' as const, url: `/api/identity/v1/employees/${row.id}/password`, payload: { password: 'Takeover2026pass' } },
     ];
     for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
     expect(await db.selectFrom('identity.user_roles' as any).select('user_id').where('user_id', '=', row.id).execute()).toHaveLength(1);
+    expect(await db.selectFrom('identity.users' as any).select(['status', 'version']).where('id', '=', row.id).executeTakeFirst()).toEqual({ status: 'active', version: 1 });
     const mine = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'ta').executeTakeFirstOrThrow();
     expect((await t.runtime.http.inject({ url: `/api/identity/v1/employees/${mine.id}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
   });

@@ -6,10 +6,10 @@ import { findRoleFor } from './roles.js';
 import { rootOf, tenantCode, tenantExists } from './tenants.js';
 
 export const USERNAME = /^[a-z][a-z0-9._-]{2,40}$/;
-const MOBILE = /^[6-9][0-9]{9}$/;
+export const MOBILE = /^[6-9][0-9]{9}$/;
 export const PII_READ = 'identity.user.pii.read';
 
-const employeeOut = z.object({
+export const employeeOut = z.object({
   id: z.string(),
   kind: z.literal('employee'),
   tenantId: z.string(),
@@ -18,10 +18,12 @@ const employeeOut = z.object({
   mobile: z.string().nullable(),
   email: z.string().nullable(),
   status: z.enum(['active', 'locked', 'disabled']),
+  locale: z.string().nullable(),
   roles: z.array(z.object({ role: z.string(), tenant: z.string() })),
+  version: z.number().int(),
   createdAt: z.string(),
 });
-type EmployeeOut = z.input<typeof employeeOut>;
+export type EmployeeOut = z.input<typeof employeeOut>;
 
 export interface NewEmployee {
   tenantId: string;
@@ -86,7 +88,7 @@ export async function rolesOf(ctx: OperationContext, userId: string): Promise<Ar
   }));
 }
 
-async function readEmployee(ctx: OperationContext, id: string, plain: boolean): Promise<EmployeeOut> {
+export async function readEmployee(ctx: OperationContext, id: string, plain: boolean): Promise<EmployeeOut> {
   const row = await ctx.db.selectFrom('users').selectAll().where('id', '=', id).where('kind', '=', 'employee').executeTakeFirst();
   if (!row) throw IdentityErrors.userNotFound();
   const mobile = row.mobile_enc ? await ctx.crypto.decrypt(row.tenant_id, row.mobile_enc) : null;
@@ -100,7 +102,9 @@ async function readEmployee(ctx: OperationContext, id: string, plain: boolean): 
     mobile: mobile && !plain ? maskMobile(mobile) : mobile,
     email: email && !plain ? maskEmail(email) : email,
     status: row.status,
+    locale: row.locale ?? null,
     roles: (await rolesOf(ctx, id)).map(({ role, tenant }) => ({ role, tenant })),
+    version: Number(row.version),
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

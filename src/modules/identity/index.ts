@@ -2,6 +2,7 @@ import { defineModule } from '../../kernel/index.js';
 import { authenticateAccessToken } from './access-tokens.js';
 import { clientOperations } from './clients.js';
 import { employeeOperations } from './employees.js';
+import { employeeChangeOperations } from './employee-changes.js';
 import { sessionOperations } from './grants.js';
 import { keyRotationJobs, keyRotationOperations } from './key-rotation.js';
 import { identityMigrations } from './migrations.js';
@@ -22,12 +23,13 @@ export const identityModule = defineModule({
   summary: 'Tenants, roles, users and sign-in',
   migrations: identityMigrations,
   events: {
-    publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.locked', 'identity.employee.assigned', 'identity.user.roles.changed'],
+    publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.updated', 'identity.user.locked', 'identity.employee.assigned', 'identity.user.roles.changed'],
   },
   operations: {
     ...tenantOperations,
     ...roleOperations,
     ...employeeOperations,
+    ...employeeChangeOperations,
     ...sessionOperations,
     ...secondFactorOperations,
     ...clientOperations,

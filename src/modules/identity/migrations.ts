@@ -206,4 +206,11 @@ where status = 'active' and kid <> (select kid from signing_keys where status = 
 create unique index signing_keys_one_active on signing_keys (status) where status = 'active';
 `,
   },
+  {
+    name: '005_user_version',
+    sql: `
+-- Optimistic concurrency for employee updates (PATCH /employees/:id).
+alter table users add column version integer not null default 1;
+`,
+  },
 ];

@@ -54,7 +54,7 @@ async function listUnits(ctx: OperationContext, table: UnitTable, tenant: string
   return { items: rows.map((r) => ({ id: String(r.id), tenantId: String(r.tenant_id), code: String(r.code), name: String(r.name) })) };
 }
 
-async function employeeTenant(ctx: OperationContext, id: string): Promise<string> {
+export async function employeeTenant(ctx: OperationContext, id: string): Promise<string> {
   const row = await ctx.db.selectFrom('users').select('tenant_id').where('id', '=', id).where('kind', '=', 'employee').executeTakeFirst();
   // An employee of a tenant outside the caller's is answered as unknown, as getEmployee does.
   const outside = ctx.actor.kind === 'user' && ctx.actor.tenantId && row && !tenantCovers(ctx.actor.tenantId, String(row.tenant_id));
