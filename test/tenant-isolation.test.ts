@@ -32,6 +32,15 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'identity.listDevOutbox': 'no tenant input: lists only the caller’s tenant and below (filtered in the query)',
 };
 
+/**
+ * A module's own routes (not operations) in OpenAPI, by operationId, with why tenant scope does
+ * not apply or where it is tested; an unlisted one fails the walk.
+ */
+const CUSTOM_ROUTES: Record<string, string> = {
+  'identity.oauthToken': 'public OAuth token endpoint; signs in to the tenant named in the request (login tests)',
+  'identity.requestOtp': 'public; sends a code for the named tenant, answers the same whether an account exists (otp tests)',
+};
+
 /** Valid values for required fields the generic filler cannot derive. */
 const SAMPLES: Record<string, Record<string, unknown>> = {
   'identity.createTenant': { name: 'Other' },
@@ -111,7 +120,10 @@ describe('tenant isolation across every module route', () => {
   it('finds the routes and an operation for each', async () => {
     const all = await routes();
     expect(all.length).toBeGreaterThan(10);
-    for (const r of all) expect(operation(r.operationId), r.operationId).toBeDefined();
+    for (const r of all) {
+      if (CUSTOM_ROUTES[r.operationId]) expect(operation(r.operationId), `${r.operationId} is an operation: remove it from CUSTOM_ROUTES`).toBeUndefined();
+      else expect(operation(r.operationId), `${r.operationId}: not an operation and not listed in CUSTOM_ROUTES`).toBeDefined();
+    }
     // Listed exemptions must name routes that exist.
     for (const id of Object.keys(NOT_TENANT_BEARING)) expect(all.map((r) => r.operationId)).toContain(id);
   });
@@ -119,6 +131,7 @@ describe('tenant isolation across every module route', () => {
   it('refuses tenant ta’s admin on tenant tb through every route that names a tenant', async () => {
     const checked: string[] = [];
     for (const route of await routes()) {
+      if (CUSTOM_ROUTES[route.operationId]) continue;
       const op = operation(route.operationId)!;
       if (op.permission === 'public') continue;
       const shape = op.input.shape as Record<string, unknown>;

@@ -64,6 +64,7 @@ describe('system clients', () => {
       payload: 'grant_type=client_credentials',
     });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['www-authenticate']).toBeUndefined();
     expect(decodeJwt(res.json().access_token).sub).toBe(client.client_id);
   });
 
@@ -71,11 +72,24 @@ describe('system clients', () => {
     const wrong = await inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: 'not-the-secret' } });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json()).toMatchObject({ error: 'invalid_client', code: 'INVALID_CLIENT' });
+    expect(wrong.headers['www-authenticate']).toBe('Basic realm="seva", charset="UTF-8"');
     const unknown = await inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'client_credentials', client_id: 'cli_nobody', client_secret: 'whatever' } });
     expect(unknown.statusCode).toBe(401);
     expect(unknown.json()).toMatchObject({ error: 'invalid_client' });
     const missing = await inject({ method: 'POST', url: TOKEN, payload: { grant_type: 'client_credentials', client_id: client.client_id } });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().errors.map((e: { path: string }) => e.path)).toContain('body.client_secret');
+  });
+
+  it('are documented in OpenAPI: the token, OTP and JWKS routes with their request bodies', async () => {
+    const doc = (await inject({ url: '/openapi.json' })).json();
+    const token = doc.paths['/api/identity/v1/oauth/token'].post;
+    expect(token.operationId).toBe('identity.oauthToken');
+    expect(Object.keys(token.requestBody.content)).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    const grants = token.requestBody.content['application/json'].schema.anyOf.flatMap((s: any) => s.properties.grant_type.enum);
+    expect(grants).toEqual(['password', 'refresh_token', 'client_credentials', 'otp', 'urn:seva:params:oauth:grant-type:otp', 'mfa_otp']);
+    expect(Object.keys(token.responses)).toEqual(['200', '400', '401', '429']);
+    expect(doc.paths['/api/identity/v1/otp'].post.responses['202']).toBeDefined();
+    expect(doc.paths['/.well-known/jwks.json'].get.operationId).toBe('identity.jwks');
   });
 });

@@ -4,6 +4,7 @@ import { ANONYMOUS, JWKS_PATH, systemActor, zodProblems, type ModuleRuntime } fr
 import { clientCredentialsGrant, clientCredentialsInput, withBasicCredentials } from './clients.js';
 import { OAuthErrors } from './errors.js';
 import { passwordGrant, passwordGrantInput, refreshGrant, refreshGrantInput } from './grants.js';
+import { jwksRouteOptions, otpRouteOptions, tokenRouteOptions } from './oauth-docs.js';
 import { mfaOtpGrant, mfaOtpGrantInput } from './second-factor.js';
 import { publicJwks } from './signing-keys.js';
 import { OTP_GRANT_URN, OTP_PATH, otpGrant, otpGrantInput, otpRequestInput, parseBody, sendOtp } from './otp.js';
@@ -24,7 +25,7 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, 
   const limits = new RateLimits(options);
   const clock = options.clock ?? Date.now;
 
-  app.post(TOKEN_PATH, { schema: { hide: true } }, async (request, reply) => {
+  app.post(TOKEN_PATH, tokenRouteOptions, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const ctx = runtime.context(ANONYMOUS, request.id);
     limits.take([[limits.tokenPerIp, request.ip], [limits.tokenPerIdentifier, tokenIdentifier(body)]], reply);
@@ -40,7 +41,10 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, 
         result = await mfaOtpGrant(ctx, parse(mfaOtpGrantInput, body));
         break;
       case 'client_credentials':
+        // RFC 6749 §5.2: a 401 invalid_client names the authentication scheme to use.
+        reply.header('www-authenticate', 'Basic realm="seva", charset="UTF-8"');
         result = await clientCredentialsGrant(ctx, parse(clientCredentialsInput, withBasicCredentials(body, request.headers.authorization)));
+        reply.removeHeader('www-authenticate');
         break;
       case 'otp':
       case OTP_GRANT_URN:
@@ -55,7 +59,7 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, 
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result);
   });
 
-  app.post(OTP_PATH, { schema: { hide: true } }, async (request, reply) => {
+  app.post(OTP_PATH, otpRouteOptions, async (request, reply) => {
     limits.take([[limits.otpPerIp, request.ip]], reply);
     const input = parseBody(otpRequestInput, request.body ?? {});
     limits.take([[limits.otpPerIdentifier, limiterKey(input.mobile !== undefined ? 'mobile' : 'email', input.mobile ?? input.email!)]], reply);
@@ -63,7 +67,7 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, 
     return reply.status(202).send(await sendOtp(ctx, input, clock));
   });
 
-  app.get(JWKS_PATH, { schema: { hide: true } }, async (request, reply) => {
+  app.get(JWKS_PATH, jwksRouteOptions, async (request, reply) => {
     const keys = await publicJwks(runtime.context(systemActor('identity.jwks'), request.id));
     return reply.header('cache-control', 'public, max-age=60').send({ keys });
   });
