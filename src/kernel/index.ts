@@ -43,4 +43,5 @@ export {
   verifyAccessToken,
   VerifiedTokenCache,
 } from './http/jwt-verifier.js';
+export { MemoryRateLimiter, type RateLimiter, type RateRule } from './limits/rate-limiter.js';
 export { startRuntime, planForConfig, migrationSets, resolveMasterKey, type Runtime, type StartOptions } from './runtime.js';

@@ -13,6 +13,8 @@ import { LocalEventBus } from './events/local-bus.js';
 import { NatsEventBus } from './events/nats-bus.js';
 import { remoteAccessTokenVerifier, TOKEN_ISSUER_MODULE } from './http/jwt-verifier.js';
 import { Metrics } from './http/metrics.js';
+import { MemoryRateLimiter, type RateLimiter } from './limits/rate-limiter.js';
+import { RedisRateLimiter } from './limits/redis-rate-limiter.js';
 import { buildHttpServer } from './http/server.js';
 import { JobQueue } from './jobs/queue.js';
 import { kernelMigrations } from './kernel-migrations.js';
@@ -74,11 +76,22 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     if (!services) throw KernelErrors.notReady('The platform is still starting');
     return createContext(services, module, actor, requestId);
   };
+  // Connected while the database opens; awaited before serving, so a bad REDIS_URL stops the boot.
+  const limiterReady: Promise<RateLimiter> = config.redisUrl
+    ? RedisRateLimiter.connect(config.redisUrl, config.eventsNamespace, log)
+    : Promise.resolve(new MemoryRateLimiter());
+  limiterReady.catch(() => {});
+  const rateLimiter: RateLimiter = {
+    kind: config.redisUrl ? 'redis' : 'memory',
+    take: async (rules, now) => (await limiterReady).take(rules, now),
+    ping: async () => (await limiterReady).ping(),
+    close: async () => (await limiterReady).close(),
+  };
   // One stable runtime handle per module for its `authenticate` hook (it may cache keys on it).
   const authRuntimes: Map<string, ModuleRuntime> = new Map(
     plan.local.map((m): [string, ModuleRuntime] => [
       m.name,
-      { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId), authenticate: (request) => authenticateRequest(request) },
+      { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId), authenticate: (request) => authenticateRequest(request), rateLimiter },
     ]),
   );
   const authenticateRequest = (request: FastifyRequest): Promise<Actor> => authenticate(request, plan, tokens, authRuntimes, remoteVerifier);
@@ -97,6 +110,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       return services.database.db;
     },
     authenticate: authenticateRequest,
+    rateLimiter,
     readiness: async () => {
       const checks: Record<string, string> = {
         migrations: services ? 'ok' : 'pending',
@@ -110,6 +124,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       } catch (err) {
         checks.database = (err as Error).message;
       }
+      // Shown, not gating: without Redis the limits fail open and the API still serves.
+      if (config.redisUrl) checks.redis = (await rateLimiter.ping().catch(() => false)) ? 'ok' : 'down';
       if (stopping) checks.shutdown = 'in progress';
       return { ready: checks.database === 'ok' && !!bus && !stopping, checks };
     },
@@ -121,6 +137,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const step of cleanup.reverse()) await step().catch((err) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
+    // Closed last, whether or not it connected.
+    cleanup.push(() => limiterReady.then((limiter) => limiter.close(), () => {}));
     const database = await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
@@ -128,6 +146,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       poolSize: config.databasePoolSize,
     });
     cleanup.push(() => database.close());
+    await limiterReady;
     mark('database');
     const appliedMigrations = await runMigrations(database, migrationSets(plan));
     mark('migrations');

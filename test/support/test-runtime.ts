@@ -14,11 +14,13 @@ export interface TestRuntime {
 
 /**
  * A whole Seva runtime for one test file, on a fresh database (PGlite in memory, or a new
- * PostgreSQL database when DATABASE_URL is set) and, when NATS_URL is set, its own NATS stream.
+ * PostgreSQL database when DATABASE_URL is set) and, when NATS_URL is set, its own NATS stream;
+ * with REDIS_URL, rate limits live in Redis.
  */
 export async function startTestRuntime(modules: readonly ModuleDef<any>[], overrides: Partial<SevaConfig> = {}, listen = false): Promise<TestRuntime> {
   const url = await createFreshPostgresDatabase();
-  const namespace = process.env.NATS_URL ? `t${randomBytes(5).toString('hex')}` : 'seva';
+  // Its own stream and subjects on a shared NATS, its own keys on a shared Redis.
+  const namespace = process.env.NATS_URL || process.env.REDIS_URL ? `t${randomBytes(5).toString('hex')}` : 'seva';
   const config = loadConfig({
     env: {},
     overrides: {
@@ -28,6 +30,7 @@ export async function startTestRuntime(modules: readonly ModuleDef<any>[], overr
       eventsNamespace: namespace,
       ...(url ? { databaseUrl: url, databasePoolSize: 5 } : {}),
       ...(process.env.NATS_URL ? { natsUrl: process.env.NATS_URL } : {}),
+      ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
       ...overrides,
     },
   });

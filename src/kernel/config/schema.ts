@@ -21,6 +21,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^(nats|tls|wss?):\/\//, 'must be a nats:// URL')
     .optional(),
+  /** Redis, for rate limits shared by every process of the deployment (in memory per process without it). */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /** Which modules run in this process: `all`, or a comma-separated list of module names. */
   modules: z.string().min(1).default('all'),
   /** Where modules that do not run here live: `name=url,name=url`. */
@@ -65,6 +70,7 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   databaseUrl: 'DATABASE_URL',
   databasePoolSize: 'SEVA_DATABASE_POOL_SIZE',
   natsUrl: 'NATS_URL',
+  redisUrl: 'REDIS_URL',
   modules: 'SEVA_MODULES',
   moduleUrls: 'SEVA_MODULE_URLS',
   masterKey: 'SEVA_MASTER_KEY',

@@ -10,6 +10,7 @@ import type { Actor } from '../modules/actor.js';
 import type { ModuleDef, ModuleRuntime, OperationContext } from '../modules/define.js';
 import type { InternalTokens } from '../modules/internal-token.js';
 import { registerDocs } from './docs.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Metrics } from './metrics.js';
 import { registerOperationRoutes } from './operation-routes.js';
 import { PROBLEM_TYPE, sendProblem, toSevaError } from './problem.js';
@@ -23,6 +24,7 @@ export interface HttpServerDeps {
   contextFor(module: string, actor: Actor, requestId: string): OperationContext;
   db(): Kysely<any>;
   authenticate(request: FastifyRequest): Promise<Actor>;
+  rateLimiter: RateLimiter;
   readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
 }
 
@@ -95,7 +97,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
   for (const def of deps.modules) {
     registerOperationRoutes(app, def, deps);
-    const runtime: ModuleRuntime = { context: (actor, requestId) => deps.contextFor(def.name, actor, requestId), authenticate: deps.authenticate };
+    const runtime: ModuleRuntime = { context: (actor, requestId) => deps.contextFor(def.name, actor, requestId), authenticate: deps.authenticate, rateLimiter: deps.rateLimiter };
     if (def.routes) await app.register(async (scope) => def.routes!(scope, runtime));
   }
   return app;

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { SevaConfig } from '../config/schema.js';
 import type { Migration } from '../db/migrations.js';
 import type { NewEvent, SevaEvent } from '../events/types.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Actor } from './actor.js';
 
@@ -126,6 +127,8 @@ export interface ModuleRuntime {
    * token); anonymous without credentials, 401 for bad ones. Permissions stay the route's job.
    */
   authenticate(request: FastifyRequest): Promise<Actor>;
+  /** Rate limits: per process, or shared by every process through Redis (`REDIS_URL`). */
+  rateLimiter: RateLimiter;
 }
 
 export function defineOperation<I extends InputSchema, O extends z.ZodType>(def: OperationDef<I, O>): OperationDef<I, O> {

@@ -22,13 +22,13 @@ export { JWKS_PATH };
 export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, options: IdentityOptions = {}): Promise<void> {
   await app.register(formbody);
   // One set of limiters per runtime: this runs once per registration of the module's routes.
-  const limits = new RateLimits(options);
+  const limits = new RateLimits(runtime.rateLimiter, options);
   const clock = options.clock ?? Date.now;
 
   app.post(TOKEN_PATH, tokenRouteOptions, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const ctx = runtime.context(ANONYMOUS, request.id);
-    limits.take([[limits.tokenPerIp, request.ip], [limits.tokenPerIdentifier, tokenIdentifier(body)]], reply);
+    await limits.take([['tokenPerIp', request.ip], ['tokenPerIdentifier', tokenIdentifier(body)]], reply);
     let result;
     switch (body.grant_type) {
       case 'password':
@@ -60,9 +60,9 @@ export async function oauthRoutes(app: FastifyInstance, runtime: ModuleRuntime, 
   });
 
   app.post(OTP_PATH, otpRouteOptions, async (request, reply) => {
-    limits.take([[limits.otpPerIp, request.ip]], reply);
+    await limits.take([['otpPerIp', request.ip]], reply);
     const input = parseBody(otpRequestInput, request.body ?? {});
-    limits.take([[limits.otpPerIdentifier, limiterKey(input.mobile !== undefined ? 'mobile' : 'email', input.mobile ?? input.email!)]], reply);
+    await limits.take([['otpPerIdentifier', limiterKey(input.mobile !== undefined ? 'mobile' : 'email', input.mobile ?? input.email!)]], reply);
     const ctx = runtime.context(ANONYMOUS, request.id);
     return reply.status(202).send(await sendOtp(ctx, input, clock));
   });
