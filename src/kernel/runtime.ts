@@ -172,9 +172,13 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
     cleanup.push(() => eventBus.stop(), () => jobs.stop());
-    // The queue is up before the first request: a job sent inside a transaction cannot wait for
-    // the queue's own start on PGlite's single connection.
-    await Promise.all([eventBus.start(), jobs.start(jobRegistrations(plan, contextFor))]);
+    // A database that has the queue's tables serves at once and starts the workers beside it
+    // (sends work meanwhile); a new one installs them first.
+    const registrations = jobRegistrations(plan, contextFor);
+    if (await jobs.installed(registrations)) {
+      jobs.start(registrations).catch((err) => log.error({ err }, 'the job queue did not start'));
+      await eventBus.start();
+    } else await Promise.all([eventBus.start(), jobs.start(registrations)]);
     bus = eventBus;
     mark('events and jobs');
 

@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureModules } from '../../../test/fixtures/modules.js';
-import { eventually, startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
+import { createFreshPostgresDatabase, dropPostgresDatabase } from '../../../test/support/test-database.js';
+import { eventually, startTestRuntime, TEST_MASTER_KEY, type TestRuntime } from '../../../test/support/test-runtime.js';
+import { loadConfig } from '../config/load.js';
+import { startRuntime } from '../runtime.js';
 import { systemActor } from '../modules/actor.js';
 import { systemModule } from '../system/module.js';
 
@@ -35,6 +41,34 @@ describe('jobs', () => {
     const queued = await db().selectFrom('kernel_jobs.job').select('data').where('name', '=', 'ping.stamp').execute();
     expect(queued.map((r) => (r.data as { id: string }).id)).not.toContain('j-rollback');
     expect(await stamped('j-rollback')).toBeUndefined();
+  });
+});
+
+describe('jobs on a database that has the queue already', () => {
+  it('starts the workers beside serving, and a job sent in a transaction at once still runs', async () => {
+    const url = await createFreshPostgresDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'seva-jobs-'));
+    const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'warn', masterKey: TEST_MASTER_KEY, ...(url ? { databaseUrl: url } : {}) } });
+    try {
+      const first = await startRuntime({ config, catalog: fixtureModules, listen: false });
+      // A fresh database installs the queue before serving.
+      expect(first.jobs.status).toBe('ok');
+      await first.stop();
+      const again = await startRuntime({ config, catalog: fixtureModules, listen: false });
+      try {
+        expect(await again.jobs.installed([])).toBe(true);
+        const ctx = again.contextFor('ping', systemActor('test', 'in'));
+        await ctx.transaction(() => ctx.jobs.send('stamp', { id: 'j-early' }).then(() => undefined));
+        const row = await eventually(() => again.database.db.selectFrom('ping.stamps').selectAll().where('id', '=', 'j-early').executeTakeFirst(), 'the early job to run');
+        expect(row.job_actor).toBe('system:job:ping.stamp');
+        expect(again.jobs.status).toBe('ok');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      if (url) await dropPostgresDatabase(url);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

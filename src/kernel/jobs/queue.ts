@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type PgBoss from 'pg-boss';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log/logger.js';
@@ -24,6 +25,8 @@ export class JobQueue {
   private bossInstance: PgBoss | undefined;
   private started = false;
   private starting: Promise<void> | undefined;
+  /** Settles once the pg-boss object exists (no database work needed for that). */
+  private created: Promise<PgBoss> | undefined;
   /** `ok` once workers run. */
   status: 'stopped' | 'starting' | 'ok' | 'failed' = 'stopped';
 
@@ -35,6 +38,26 @@ export class JobQueue {
   private get boss(): PgBoss {
     if (!this.bossInstance) throw new Error('the job queue has not been started');
     return this.bossInstance;
+  }
+
+  /**
+   * Whether the queue's tables, at the schema version this pg-boss expects, and a queue for every
+   * job already exist: then jobs can be sent (inside a transaction too) before the workers start.
+   */
+  async installed(jobs: readonly JobHandlerRegistration[]): Promise<boolean> {
+    try {
+      const present = await this.database.executeSql(`select to_regclass('kernel_jobs.version') is not null as present`);
+      if (!present.rows[0]?.present) return false;
+      const version = await this.database.executeSql('select version from kernel_jobs.version limit 1');
+      const expected = (createRequire(import.meta.url)('pg-boss/version.json') as { schema: number }).schema;
+      if (Number(version.rows[0]?.version) !== expected) return false;
+      const names = jobs.map((j) => j.name);
+      if (names.length === 0) return true;
+      const queues = await this.database.executeSql('select count(*)::int as n from kernel_jobs.queue where name = any($1)', [names]);
+      return Number(queues.rows[0]?.n) === names.length;
+    } catch {
+      return false;
+    }
   }
 
   start(jobs: readonly JobHandlerRegistration[]): Promise<void> {
@@ -51,16 +74,8 @@ export class JobQueue {
 
   private async startWorkers(jobs: readonly JobHandlerRegistration[]): Promise<void> {
     // Loaded on start, not at import: commands that never start the queue do not pay for it.
-    const { default: PgBossClass } = await import('pg-boss');
-    const database = this.database;
-    this.bossInstance = new PgBossClass({
-      db: { executeSql: (text: string, values?: unknown[]) => database.executeSql(text, values) },
-      schema: 'kernel_jobs',
-      supervise: true,
-      schedule: true,
-      migrate: true,
-    } as PgBoss.ConstructorOptions);
-    this.bossInstance.on('error', (err) => this.log.error({ err }, 'job queue error'));
+    this.created = this.create();
+    await this.created;
     await this.boss.start();
     this.started = true;
     for (const job of jobs) {
@@ -81,8 +96,25 @@ export class JobQueue {
     }
   }
 
+  private async create(): Promise<PgBoss> {
+    const { default: PgBossClass } = await import('pg-boss');
+    const database = this.database;
+    this.bossInstance = new PgBossClass({
+      db: { executeSql: (text: string, values?: unknown[]) => database.executeSql(text, values) },
+      schema: 'kernel_jobs',
+      supervise: true,
+      schedule: true,
+      migrate: true,
+    } as PgBoss.ConstructorOptions);
+    this.bossInstance.on('error', (err) => this.log.error({ err }, 'job queue error'));
+    return this.bossInstance;
+  }
+
   async send(name: string, data: Record<string, unknown>, options: SendOptions = {}): Promise<string | null> {
-    await this.starting;
+    // Inside a transaction, waiting for the workers' start could wait for the very connection the
+    // transaction holds (PGlite has one): a send needs only the tables, which exist by then.
+    if (options.executeSql) await this.created;
+    else await this.starting;
     const sendOptions: PgBoss.SendOptions = {};
     if (options.startAfterSeconds !== undefined) sendOptions.startAfter = options.startAfterSeconds;
     if (options.singletonKey !== undefined) sendOptions.singletonKey = options.singletonKey;
