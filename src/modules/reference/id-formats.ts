@@ -109,7 +109,12 @@ export function idFormatOperations(state: ReferenceState) {
         const format = await resolveFormat(ctx, state, input.tenantId, input.format);
         if (!format) throw ReferenceErrors.idFormatNotFound(input.format, 'format');
         const rendering = prepare(format.parts, { tenant: input.tenantId, date: dateIn(state.clock(), format.timeZone), fyStartMonth: format.fyStartMonth });
-        const first = await allocate(ctx, input.tenantId, input.format, rendering.period, input.count);
+        // Inside a caller's transaction the numbers belong to it (and PGlite has one connection): allocate there.
+        const first = ctx.db.isTransaction
+          ? await allocate(ctx, input.tenantId, input.format, rendering.period, input.count)
+          : await state.allocations.allocate(`${input.tenantId}|${input.format}|${rendering.period}`, input.count, (total) =>
+              allocate(ctx, input.tenantId, input.format, rendering.period, total),
+            );
         return { format: input.format, period: rendering.period, ids: Array.from({ length: input.count }, (_, i) => rendering.render(first + i)) };
       },
     }),

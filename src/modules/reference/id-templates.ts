@@ -96,9 +96,14 @@ export interface DateParts {
   day: number;
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar date at `at` in `timeZone` (financial years turn at local midnight). */
 export function dateIn(at: Date, timeZone: string): DateParts {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
+  // Building a formatter costs far more than using one: keep one per zone.
+  let formatter = formatters.get(timeZone);
+  if (!formatter) formatters.set(timeZone, (formatter = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const parts = formatter.formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   return { year: get('year'), month: get('month'), day: get('day') };
 }

@@ -1,3 +1,4 @@
+import { AllocationQueue } from './allocation-queue.js';
 import { LookupCache } from './lookup-cache.js';
 
 export interface ReferenceOptions {
@@ -5,14 +6,15 @@ export interface ReferenceOptions {
   clock?: () => Date;
 }
 
-/** What one instance of the module keeps in memory: its cache and its clock. */
+/** What one instance of the module keeps in memory: its cache, its clock, its allocation queues. */
 export interface ReferenceState {
   cache: LookupCache;
   clock: () => Date;
+  allocations: AllocationQueue;
 }
 
 export function referenceState(options: ReferenceOptions = {}): ReferenceState {
-  return { cache: new LookupCache(), clock: options.clock ?? (() => new Date()) };
+  return { cache: new LookupCache(), clock: options.clock ?? (() => new Date()), allocations: new AllocationQueue() };
 }
 
 /** Cache areas; a change event names the area it makes stale. */
