@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineModule, defineOperation, systemActor, z } from '../../kernel/index.js';
+import { defineModule, defineOperation, z } from '../../kernel/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../../../test/support/test-database.js';
 import { startSevaProcess, type SevaProcess } from '../../../test/support/seva-process.js';
 import { deleteStream, eventually, startTestRuntime, TEST_MASTER_KEY, type TestRuntime } from '../../../test/support/test-runtime.js';
