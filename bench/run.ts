@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { httpBench } from './http.js';
 import { markdownTable, note, progress, type Row } from './lib/report.js';
 import { installCleanup, removeLater } from './lib/seva-process.js';
 import { outboxBench } from './outbox.js';
+import { referenceBench } from './reference.js';
 import { startupBench } from './startup.js';
 
 const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
@@ -17,6 +18,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   http: httpBench,
   outbox: outboxBench,
   auth: authBench,
+  reference: referenceBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */

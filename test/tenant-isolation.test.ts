@@ -52,6 +52,27 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'identity.createDesignation': { code: 'SNEAK', name: 'Sneak' },
   'identity.createClient': { name: 'Sneak', roles: [] },
   'identity.changeRoles': { id: 'usr_any', roles: [{ role: 'ADMIN', tenant: 'ta' }] },
+  'reference.defineSchema': { code: 'x.sneak', definition: { type: 'object' } },
+  'reference.updateSchema': { code: 'x.sneak', version: 1, definition: { type: 'object' } },
+  'reference.getSchema': { code: 'x.sneak' },
+  'reference.createRecord': { schema: 'x.sneak', key: 'A', data: {} },
+  'reference.updateRecord': { schema: 'x.sneak', key: 'A', version: 1, data: {} },
+  'reference.deleteRecord': { schema: 'x.sneak', key: 'A', version: 1 },
+  'reference.getRecord': { schema: 'x.sneak', key: 'A' },
+  'reference.listRecords': { schema: 'x.sneak' },
+  'reference.importRecords': { schema: 'x.sneak', format: 'json', content: '[]' },
+  'reference.exportRecords': { schema: 'x.sneak' },
+  'reference.upsertMessages': { locale: 'en', messages: [{ module: 'core', code: 'a', message: 'x' }] },
+  'reference.deleteMessage': { locale: 'en', module: 'core', code: 'a' },
+  'reference.listMessages': { locale: 'en' },
+  'reference.createHierarchy': { code: 'ADMIN', name: 'Sneak', levels: ['state'] },
+  'reference.createBoundary': { hierarchy: 'ADMIN', code: 'X', level: 'state', names: { en: 'X' } },
+  'reference.updateBoundary': { hierarchy: 'ADMIN', code: 'X', version: 1 },
+  'reference.getBoundary': { hierarchy: 'ADMIN', code: 'X' },
+  'reference.searchBoundaries': { hierarchy: 'ADMIN' },
+  'reference.locateBoundary': { hierarchy: 'ADMIN', lon: 77, lat: 12 },
+  'reference.createIdFormat': { code: 'x.sneak', template: '[seq:4]' },
+  'reference.generateIds': { format: 'x.sneak' },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -63,7 +84,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({

@@ -28,6 +28,7 @@ export {
   type OperationContext,
   type TxContext,
   type ConsumerDef,
+  type ListenerDef,
   type JobDef,
   type AuditEntry,
   type SeedResult,

@@ -7,7 +7,8 @@ import { openDatabase, ping, type Database } from './db/database.js';
 import { runMigrations, type MigrationSet } from './db/migrations.js';
 import { SevaBootError } from './errors/boot-error.js';
 import { KernelErrors } from './errors/seva-error.js';
-import type { EventBus } from './events/bus.js';
+import type { EventBus, RegisteredListener } from './events/bus.js';
+import type { SevaEvent } from './events/types.js';
 import type { RegisteredConsumer } from './events/delivery.js';
 import { LocalEventBus } from './events/local-bus.js';
 import { NatsEventBus } from './events/nats-bus.js';
@@ -165,9 +166,10 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     };
 
     const consumers = registerConsumers(plan, services);
+    const listeners = registerListeners(plan);
     const eventBus: EventBus = config.natsUrl
-      ? new NatsEventBus(database.db, consumers, log, { url: config.natsUrl, namespace: config.eventsNamespace })
-      : new LocalEventBus(database.db, consumers, log);
+      ? new NatsEventBus(database.db, consumers, log, { url: config.natsUrl, namespace: config.eventsNamespace, listeners })
+      : new LocalEventBus(database.db, consumers, log, undefined, listeners);
     if (!config.natsUrl && config.modules.trim() !== 'all' && config.databaseUrl) {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
@@ -263,6 +265,16 @@ function registerConsumers(plan: ModulePlan, services: ContextServices): Registe
         // deliverBatch runs this inside its transaction scope, so nested ctx.transaction calls join it.
         return consumer.handler(createContext(services, m.name, actor, requestId), event, txContext(services, m.name, actor, requestId, trx));
       },
+    })),
+  );
+}
+
+function registerListeners(plan: ModulePlan): RegisteredListener[] {
+  return plan.local.flatMap((m) =>
+    Object.entries(m.events?.listeners ?? {}).map(([name, listener]) => ({
+      key: `${m.name}.${name}`,
+      events: new Set(listener.events),
+      run: (event: SevaEvent) => listener.handler(event),
     })),
   );
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.js';
+import type { SevaEvent } from './types.js';
 
 /** Moves committed outbox events to consumers; `wake` is a hint that new events were committed. */
 export interface EventBus {
@@ -7,6 +8,27 @@ export interface EventBus {
   stop(): Promise<void>;
   wake(): void;
   readonly stats: BusStats;
+}
+
+/** A module's listener as the buses see it: runs in this process for each committed event it names. */
+export interface RegisteredListener {
+  key: string;
+  events: ReadonlySet<string>;
+  run(event: SevaEvent): void | Promise<void>;
+}
+
+/** Hands committed events to this process's listeners; a failing listener is logged, never retried. */
+export async function notifyListeners(listeners: readonly RegisteredListener[], events: readonly SevaEvent[], log: Logger): Promise<void> {
+  for (const listener of listeners) {
+    for (const event of events) {
+      if (!listener.events.has(event.name)) continue;
+      try {
+        await listener.run(event);
+      } catch (err) {
+        log.warn({ err, listener: listener.key, event: event.name }, 'event listener failed');
+      }
+    }
+  }
 }
 
 export interface BusStats {

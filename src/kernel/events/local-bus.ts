@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../log/logger.js';
-import { PumpLoop, type BusStats, type EventBus } from './bus.js';
+import { notifyListeners, PumpLoop, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
 import { markPublished, toEvent, unpublished } from './outbox.js';
 
 /**
  * The embedded shape: this process reads its own outbox and hands each event to the local
- * consumers, then marks it published. Events reach only consumers in this process, so running
- * several processes needs NATS (the runtime says so at boot).
+ * consumers, then marks it published and tells the local listeners. Events reach only consumers
+ * and listeners in this process, so running several processes needs NATS (the runtime says so at boot).
  */
 export class LocalEventBus implements EventBus {
   readonly kind = 'local' as const;
@@ -18,8 +18,9 @@ export class LocalEventBus implements EventBus {
   constructor(
     private readonly db: Kysely<any>,
     private readonly consumers: readonly RegisteredConsumer[],
-    log: Logger,
+    private readonly log: Logger,
     private readonly batchSize = 500,
+    private readonly listeners: readonly RegisteredListener[] = [],
   ) {
     // Every local commit wakes the pump; the idle poll is only a safety net.
     this.pump = new PumpLoop('outbox', () => this.pumpOnce(), log, 2000);
@@ -53,6 +54,7 @@ export class LocalEventBus implements EventBus {
     }
     await markPublished(this.db, rows.map((r) => Number(r.seq)));
     this.stats.published += rows.length;
+    await notifyListeners(this.listeners, events, this.log);
     return rows.length;
   }
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { JsMsg, NatsConnection } from 'nats';
 import { SevaBootError } from '../errors/boot-error.js';
 import type { Logger } from '../log/logger.js';
-import { PumpLoop, type BusStats, type EventBus } from './bus.js';
+import { notifyListeners, PumpLoop, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
 import { toEvent, type OutboxRow } from './outbox.js';
 import type { SevaEvent } from './types.js';
@@ -12,6 +12,8 @@ export interface NatsBusOptions {
   /** Separates deployments (and test runs) sharing one NATS server: stream `<NS>_EVENTS`, subjects `<ns>.events.>`. */
   namespace: string;
   batchSize?: number;
+  /** Hear every event of their names in this process, through plain (non-durable) subscriptions. */
+  listeners?: readonly RegisteredListener[];
 }
 
 // Loaded on start only: processes without NATS_URL never load the client.
@@ -75,6 +77,7 @@ export class NatsEventBus implements EventBus {
     for (const consumer of this.consumers) {
       for (const eventName of consumer.events) this.workers.push(await this.startConsumer(consumer, eventName));
     }
+    this.startListeners();
     this.relay.start();
     if (this.consumers.length > 0) this.retries.start();
   }
@@ -119,6 +122,29 @@ export class NatsEventBus implements EventBus {
       this.stats.published += rows.length;
       return rows.length;
     });
+  }
+
+  /**
+   * A JetStream publish is also a plain NATS message on its subject, so a core subscription per
+   * process hears every event once it is relayed (after commit), without a durable to clean up.
+   */
+  private startListeners(): void {
+    const listeners = this.options.listeners ?? [];
+    const names = new Set(listeners.flatMap((l) => [...l.events]));
+    for (const name of names) {
+      this.nc!.subscribe(this.subject(name), {
+        callback: (err, msg) => {
+          if (err) return this.log.warn({ err, event: name }, 'event listener subscription failed');
+          let event: SevaEvent;
+          try {
+            event = codec.decode(msg.data);
+          } catch {
+            return;
+          }
+          void notifyListeners(listeners, [event], this.log);
+        },
+      });
+    }
   }
 
   private async startConsumer(consumer: RegisteredConsumer, eventName: string): Promise<{ stop(): Promise<void> }> {

@@ -80,6 +80,16 @@ export interface ConsumerDef {
   maxAttempts?: number;
 }
 
+/**
+ * Hears events in every process that runs the module (a consumer runs once per module, in one
+ * replica). Best effort and outside any transaction: for in-memory state such as caches, never
+ * for writes, which belong in a consumer.
+ */
+export interface ListenerDef {
+  events: readonly string[];
+  handler(event: SevaEvent): void | Promise<void>;
+}
+
 export interface JobDef {
   /** Cron expression (UTC) for timers; absent for jobs sent on demand. */
   schedule?: string;
@@ -95,6 +105,7 @@ export interface ModuleDef<Ops extends Record<string, OperationDef<any, any>> = 
   events?: {
     publishes?: readonly string[];
     consumers?: Record<string, ConsumerDef>;
+    listeners?: Record<string, ListenerDef>;
   };
   jobs?: Record<string, JobDef>;
   /** Routes that do not fit the operation shape (streams, provider webhooks). */
