@@ -27,25 +27,31 @@ export async function runMigrations(database: Database, sets: readonly Migration
   const applied: string[] = [];
   await database.db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${LOCK_KEY})`.execute(trx);
-    await sql`create schema if not exists kernel`.execute(trx);
-    await sql`create table if not exists kernel.migrations (
-      owner text not null, name text not null, checksum text not null,
-      applied_at timestamptz not null default now(), primary key (owner, name))`.execute(trx);
-    const done = await trx.selectFrom('kernel.migrations').select(['owner', 'name', 'checksum']).execute();
+    const present = await sql<{ present: boolean }>`select to_regclass('kernel.migrations') is not null as present`.execute(trx);
+    const done = present.rows[0]?.present ? await trx.selectFrom('kernel.migrations').select(['owner', 'name', 'checksum']).execute() : [];
     const known = new Map(done.map((row) => [`${row.owner}/${row.name}`, row.checksum as string]));
+    const pending: Array<{ set: MigrationSet; migrations: Array<{ migration: Migration; id: string; checksum: string }> }> = [];
     for (const set of sets) {
       checkNames(set);
-      await sql`create schema if not exists ${sql.id(set.owner)}`.execute(trx);
+      const todo = [];
       for (const migration of [...set.migrations].sort((a, b) => a.name.localeCompare(b.name))) {
         const id = `${set.owner}/${migration.name}`;
         const checksum = createHash('sha256').update(migration.sql).digest('hex').slice(0, 16);
         const previous = known.get(id);
-        if (previous !== undefined) {
-          if (previous !== checksum) {
-            throw new SevaBootError(`migration ${id} was changed after it was applied; add a new migration instead`);
-          }
-          continue;
-        }
+        if (previous === undefined) todo.push({ migration, id, checksum });
+        else if (previous !== checksum) throw new SevaBootError(`migration ${id} was changed after it was applied; add a new migration instead`);
+      }
+      if (todo.length) pending.push({ set, migrations: todo });
+    }
+    // An up-to-date database costs the lock and one read: no DDL on every start.
+    if (pending.length === 0) return;
+    await sql`create schema if not exists kernel`.execute(trx);
+    await sql`create table if not exists kernel.migrations (
+      owner text not null, name text not null, checksum text not null,
+      applied_at timestamptz not null default now(), primary key (owner, name))`.execute(trx);
+    for (const { set, migrations } of pending) {
+      await sql`create schema if not exists ${sql.id(set.owner)}`.execute(trx);
+      for (const { migration, id, checksum } of migrations) {
         await applyOne(trx, set.owner, migration, id);
         await trx.insertInto('kernel.migrations').values({ owner: set.owner, name: migration.name, checksum }).execute();
         applied.push(id);
