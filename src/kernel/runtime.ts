@@ -37,6 +37,11 @@ export interface StartOptions {
   pglite?: PGlite;
   /** Bind the HTTP port (default true); false keeps the server for `inject` only. */
   listen?: boolean;
+  /**
+   * Runs when everything is up but before the port opens (data a fresh database needs, such as
+   * the first administrator): `/health/ready` never answers before it is done.
+   */
+  beforeListen?(prepared: { plan: ModulePlan; contextFor: Runtime['contextFor']; appliedMigrations: readonly string[] }): Promise<void>;
 }
 
 export interface Runtime {
@@ -184,6 +189,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     bus = eventBus;
     mark('events and jobs');
 
+    if (options.beforeListen) await options.beforeListen({ plan, contextFor, appliedMigrations });
+    mark('prepared');
     const http = await httpBuilt;
     cleanup.push(async () => {
       stopping = true;

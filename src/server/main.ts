@@ -83,12 +83,16 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
 
 async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {
   const log = createLogger({ level: config.logLevel });
-  const runtime = await startRuntime({ config, catalog, log });
-  const fresh = runtime.appliedMigrations.includes(`kernel/${kernelMigrations.migrations[0]!.name}`);
-  // A fresh embedded database is a demo; a fresh PostgreSQL one only gets its first administrator.
-  const credentials = await prepareData(runtime, config, fresh && !config.databaseUrl).catch(async (err) => {
-    await runtime.stop();
-    throw err;
+  let credentials: Array<{ label: string; value: string }> = [];
+  const runtime = await startRuntime({
+    config,
+    catalog,
+    log,
+    // A fresh embedded database is a demo; a fresh PostgreSQL one only gets its first administrator.
+    beforeListen: async (prepared) => {
+      const fresh = prepared.appliedMigrations.includes(`kernel/${kernelMigrations.migrations[0]!.name}`);
+      credentials = await prepareData(prepared, config, fresh && !config.databaseUrl);
+    },
   });
   log.info({ timings: runtime.timings }, 'ready');
   const shown = runtime.url.replace('127.0.0.1', 'localhost');
@@ -133,7 +137,7 @@ async function migrate(config: SevaConfig, catalog: readonly ModuleDef<any>[]): 
  * The demo data when asked, then each module's bootstrap (the first administrator of an empty
  * database), as the `seed` actor. Returns the credentials to print once.
  */
-async function prepareData(runtime: Runtime, config: SevaConfig, demo: boolean): Promise<Array<{ label: string; value: string }>> {
+async function prepareData(runtime: Pick<Runtime, 'plan' | 'contextFor'>, config: SevaConfig, demo: boolean): Promise<Array<{ label: string; value: string }>> {
   const credentials: Array<{ label: string; value: string }> = [];
   const ctxFor = (module: string, purpose: string) => runtime.contextFor(module, systemActor('seed'), purpose);
   for (const def of runtime.plan.local) {
@@ -145,7 +149,7 @@ async function prepareData(runtime: Runtime, config: SevaConfig, demo: boolean):
   return credentials;
 }
 
-function credentialLines(credentials: Array<{ label: string; value: string }>, runtime: Runtime): string[] {
+function credentialLines(credentials: Array<{ label: string; value: string }>, runtime: Pick<Runtime, 'plan'>): string[] {
   if (credentials.length > 0) return ['  sign-in (shown this once):', ...credentials.map((c) => `    ${c.label}: ${c.value}`)];
   if (runtime.plan.local.some((m) => m.bootstrap)) return ['  sign-in: the accounts printed on first start (`npm run seva -- seed --demo` issues new demo passwords)'];
   return [];
