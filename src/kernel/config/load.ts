@@ -9,6 +9,9 @@ export interface LoadConfigOptions {
   overrides?: Partial<SevaConfig>;
 }
 
+/** Settings whose value never appears in a message (they end up in logs). */
+const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 's3AccessKeyId', 's3SecretAccessKey']);
+
 /**
  * Reads the configuration from an optional JSON file and the environment, validates it, and
  * throws a SevaBootError whose message is one line naming each bad setting by its env name.
@@ -30,7 +33,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SevaConfig {
       const name = ENV_NAMES[key as keyof SevaConfig] ?? key;
       const rest = issue.path.slice(1).join('.');
       const got = raw[key];
-      const shown = got === undefined || key === 'masterKey' || key === 'databaseUrl' ? '' : ` (got ${JSON.stringify(got)})`;
+      const shown = got === undefined || SECRET_KEYS.has(key) ? '' : ` (got ${JSON.stringify(got)})`;
       return `${name}${rest ? `.${rest}` : ''}: ${issue.message}${shown}`;
     });
     throw new SevaBootError(`invalid configuration: ${problems.join('; ')}`);

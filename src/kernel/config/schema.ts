@@ -4,6 +4,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const moduleUrl = z.string().url('must be a URL such as http://identity:8080');
 
+/** Environment booleans: `true`/`false`/`1`/`0` (z.coerce.boolean would read "false" as true). */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
 /**
  * Everything a Seva process can be told, from the environment or a config file. Names here are
  * camelCase; the environment spells them in upper snake case (see ENV_NAMES).
@@ -35,6 +38,21 @@ export const configSchema = z.object({
   /** Public base URL of this deployment, used in links (defaults to http://host:port). */
   publicUrl: z.string().url().optional(),
   shutdownTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** Where the files module keeps bytes: a local folder, or S3-compatible object storage. */
+  filesStore: z.enum(['local', 's3']).default('local'),
+  /** The local store's folder (default `<dataDir>/files`; a temporary folder for `memory://`). */
+  filesDir: z.string().min(1).optional(),
+  /** Largest file a tenant may upload unless the tenant (or a parent) has its own limit. */
+  filesMaxBytes: z.coerce.number().int().min(1).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Files attached to no record are expired (bytes deleted) after this many hours. */
+  filesOrphanTtlHours: z.coerce.number().min(0).max(24 * 365).default(24),
+  s3Endpoint: z.string().url().optional(),
+  s3Bucket: z.string().min(3).max(63).optional(),
+  s3Region: z.string().min(1).default('us-east-1'),
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  /** Path-style URLs (`endpoint/bucket/key`), which MinIO and most self-hosted servers need. */
+  s3ForcePathStyle: flag.default(false),
 });
 
 export type SevaConfig = z.infer<typeof configSchema>;
@@ -54,4 +72,14 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   bodyLimit: 'SEVA_BODY_LIMIT',
   publicUrl: 'SEVA_PUBLIC_URL',
   shutdownTimeoutMs: 'SEVA_SHUTDOWN_TIMEOUT_MS',
+  filesStore: 'SEVA_FILES_STORE',
+  filesDir: 'SEVA_FILES_DIR',
+  filesMaxBytes: 'SEVA_FILES_MAX_BYTES',
+  filesOrphanTtlHours: 'SEVA_FILES_ORPHAN_TTL_HOURS',
+  s3Endpoint: 'S3_ENDPOINT',
+  s3Bucket: 'S3_BUCKET',
+  s3Region: 'S3_REGION',
+  s3AccessKeyId: 'S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 };

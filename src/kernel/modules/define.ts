@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { z } from 'zod';
+import type { SevaConfig } from '../config/schema.js';
 import type { Migration } from '../db/migrations.js';
 import type { NewEvent, SevaEvent } from '../events/types.js';
 import type { Logger } from '../log/logger.js';
@@ -61,6 +62,8 @@ export interface OperationContext {
   actor: Actor;
   requestId: string;
   log: Logger;
+  /** This process's settings, for modules with their own (stores, limits); never log it whole. */
+  config: Readonly<SevaConfig>;
   /** The module's own schema; unqualified table names resolve there. */
   db: Kysely<any>;
   transaction<T>(body: (tx: TxContext) => Promise<T>): Promise<T>;
@@ -108,6 +111,8 @@ export interface ModuleDef<Ops extends Record<string, OperationDef<any, any>> = 
 
 /** What a module's custom routes get to run operations with the request's actor. */
 export interface ModuleRuntime {
+  /** This process's settings, available while the routes are registered (before the database is open). */
+  config: Readonly<SevaConfig>;
   context(actor: Actor, requestId: string): OperationContext;
   /**
    * The request's actor, as operation routes see it (bearer token, or an internal caller's

@@ -18,7 +18,7 @@ export async function seedDemo(ctx: OperationContext): Promise<{ credentials: Ar
     if (!(await tenantExists(ctx, tenant.code))) await createTenant(ctx, tenant);
   }
   const role = await ctx.db.selectFrom('roles').select('id').where('tenant_id', '=', 'in').where('code', '=', 'ADMIN').executeTakeFirst();
-  if (!role) await createRole(ctx, { tenantId: 'in', code: 'ADMIN', name: 'Administrator', permissions: ['identity.*', 'system.*'] });
+  if (!role) await createRole(ctx, { tenantId: 'in', code: 'ADMIN', name: 'Administrator', permissions: ['identity.*', 'system.*', 'files.*'] });
   const password = randomPassword(16);
   const existing = await ctx.db.selectFrom('users').select('id').where('root_tenant', '=', 'in').where('username', '=', 'admin').executeTakeFirst();
   if (existing) {
