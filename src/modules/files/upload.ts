@@ -79,7 +79,6 @@ async function settleBoth(a: Promise<void>, b: Promise<void>): Promise<void> {
 
 /** A display name: no folders, no control characters, at most 200 characters. */
 export function cleanName(name: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
   const cleaned = basename((name ?? '').replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 200);
   return cleaned || 'file';
 }
