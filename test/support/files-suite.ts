@@ -252,21 +252,24 @@ export function describeFilesBehaviour(store: StoreUnderTest): void {
     it('serves a signed link until it expires; an expired or tampered link is 403', async () => {
       const bytes = pdf(5000);
       const file = (await upload(people.citizenA, bytes)).json();
-      const link = await inject({ method: 'POST', url: `/api/files/v1/files/${file.id}/download-url`, headers: bearer(people.citizenA), payload: { expiresIn: 1 } });
-      expect(link.statusCode, link.body).toBe(200);
-      const { url } = link.json();
-      const fresh = await inject({ url });
+      const signed = async (expiresIn: number) => {
+        const link = await inject({ method: 'POST', url: `/api/files/v1/files/${file.id}/download-url`, headers: bearer(people.citizenA), payload: { expiresIn } });
+        expect(link.statusCode, link.body).toBe(200);
+        return link.json() as { url: string; expiresAt: string };
+      };
+      const { url: lasting } = await signed(300);
+      const fresh = await inject({ url: lasting });
       expect(fresh.statusCode).toBe(200);
       expect(fresh.rawPayload.equals(bytes)).toBe(true);
 
-      const later = new URL(url, 'http://x');
+      const later = new URL(lasting, 'http://x');
       later.searchParams.set('expires', String(Number(later.searchParams.get('expires')) + 3600));
       expect((await inject({ url: later.pathname + later.search })).json()).toMatchObject({ status: 403, code: 'FILES_URL_INVALID' });
       const other = (await upload(people.citizenA, pdf(100))).json();
-      expect((await inject({ url: url.replace(file.id, other.id) })).json()).toMatchObject({ status: 403, code: 'FILES_URL_INVALID' });
+      expect((await inject({ url: lasting.replace(file.id, other.id) })).json()).toMatchObject({ status: 403, code: 'FILES_URL_INVALID' });
 
-      const expiresAt = new Date(link.json().expiresAt).getTime();
-      await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 50));
+      const { url, expiresAt } = await signed(1);
+      await new Promise((r) => setTimeout(r, Math.max(0, new Date(expiresAt).getTime() - Date.now()) + 50));
       const expired = await inject({ url });
       expect(expired.statusCode).toBe(403);
       expect(expired.json()).toMatchObject({ code: 'FILES_URL_EXPIRED' });

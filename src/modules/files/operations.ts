@@ -115,7 +115,8 @@ export const fileOperations = {
     async handler(ctx, input) {
       const row = await findVisibleFile(ctx, input.id, FilesPermissions.readAny);
       if (input.variant === 'thumbnail' && !row.thumbnail_key) throw FilesErrors.noThumbnail();
-      const expires = Math.floor(Date.now() / 1000) + input.expiresIn;
+      // Rounded up: a link lives at least the seconds asked for.
+      const expires = Math.ceil((Date.now() + input.expiresIn * 1000) / 1000);
       await ctx.transaction((tx) =>
         tx.audit({ action: 'files.file.url_issued', entityType: 'file', entityId: row.id, tenantId: row.tenant_id, data: { variant: input.variant, expires } }),
       );
