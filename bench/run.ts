@@ -1,11 +1,12 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authBench } from './auth.js';
+import { filesBench } from './files.js';
 import { httpBench } from './http.js';
 import { markdownTable, note, progress, type Row } from './lib/report.js';
 import { installCleanup, removeLater } from './lib/seva-process.js';
@@ -19,6 +20,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   outbox: outboxBench,
   auth: authBench,
   reference: referenceBench,
+  files: filesBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */

@@ -28,7 +28,7 @@ function bundleTime() {
 
 // Packages that find files beside themselves (WebAssembly, static assets) or that load optional
 // native parts stay outside the bundle; everything else is bundled, which halves the load time.
-const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'pg-boss', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild'];
+const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'pg-boss', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild', 'sharp'];
 
 if (bundleTime() < Math.max(newestSource(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs)) {
   const { build } = await import('esbuild');

@@ -30,6 +30,10 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'identity.resetEmployeePassword': 'looked up by id: checked below, another tenant’s employee answers 404',
   'identity.changeOwnPassword': 'acts on the caller’s own account, no tenant input',
   'identity.listDevOutbox': 'no tenant input: lists only the caller’s tenant and below (filtered in the query)',
+  'files.getFile': 'looked up by id: checked below, another tenant’s file answers 404',
+  'files.deleteFile': 'looked up by id: checked below, another tenant’s file answers 404',
+  'files.attachFile': 'looked up by id: checked below, another tenant’s file answers 404',
+  'files.createDownloadUrl': 'looked up by id: checked below, another tenant’s file answers 404',
 };
 
 /**
@@ -73,6 +77,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'reference.locateBoundary': { hierarchy: 'ADMIN', lon: 77, lat: 12 },
   'reference.createIdFormat': { code: 'x.sneak', template: '[seq:4]' },
   'reference.generateIds': { format: 'x.sneak' },
+  'files.setLimits': { maxBytes: 1024 },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -84,7 +89,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({
@@ -232,6 +237,27 @@ describe('tenant isolation across every module route', () => {
     expect(changed.statusCode).toBe(403);
     const roles = await db.selectFrom('identity.user_roles' as any).select('tenant_id').where('user_id', '=', mine.id).execute();
     expect(roles.map((r: any) => r.tenant_id)).toEqual(['ta']);
+  });
+
+  it('answers 404 for another tenant’s file looked up by id, on every route that takes one', async () => {
+    const owner = await t.as({ id: 'usr_tb_owner', tenantId: 'tb', permissions: ['files.*'] });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5000, 32)]);
+    const uploaded = await t.runtime.http.inject({ method: 'POST', url: '/api/files/v1/files?purpose=document', headers: { ...owner, 'content-type': 'application/pdf' }, payload: pdf });
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const id = uploaded.json().id;
+    const headers = { authorization: `Bearer ${token}` };
+    const byId = [
+      { method: 'GET' as const, url: `/api/files/v1/files/${id}` },
+      { method: 'GET' as const, url: `/api/files/v1/files/${id}/content` },
+      { method: 'GET' as const, url: `/api/files/v1/files/${id}/thumbnail` },
+      { method: 'POST' as const, url: `/api/files/v1/files/${id}/download-url`, payload: {} },
+      { method: 'POST' as const, url: `/api/files/v1/files/${id}/attach`, payload: { recordType: 'sneak', recordId: 'x' } },
+      { method: 'DELETE' as const, url: `/api/files/v1/files/${id}` },
+    ];
+    for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
+    const upload = await t.runtime.http.inject({ method: 'POST', url: '/api/files/v1/files?purpose=document&tenantId=tb', headers: { ...headers, 'content-type': 'application/pdf' }, payload: pdf });
+    expect(upload.json()).toMatchObject({ status: 403, code: 'TENANT_FORBIDDEN' });
+    expect((await t.runtime.http.inject({ url: `/api/files/v1/files/${id}`, headers: owner })).json()).toMatchObject({ id, record: null });
   });
 
   it('lets the same admin act in its own tenant and below, and the platform anywhere', async () => {

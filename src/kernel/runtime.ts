@@ -97,7 +97,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
   const authRuntimes: Map<string, ModuleRuntime> = new Map(
     plan.local.map((m): [string, ModuleRuntime] => [
       m.name,
-      { context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId), authenticate: (request) => authenticateRequest(request), rateLimiter },
+      { config, context: (actor: Actor, requestId: string) => contextFor(m.name, actor, requestId), authenticate: (request) => authenticateRequest(request), rateLimiter },
     ]),
   );
   const authenticateRequest = (request: FastifyRequest): Promise<Actor> => authenticate(request, plan, tokens, authRuntimes, remoteVerifier);
@@ -160,6 +160,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     const jobs = new JobQueue(database, log);
     const client = new ModuleClient(plan, tokens, contextFor);
     services = {
+      config,
       database,
       log,
       masterKey,

@@ -9,8 +9,8 @@ export interface LoadConfigOptions {
   overrides?: Partial<SevaConfig>;
 }
 
-/** Settings whose values never appear in an error message. */
-const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 'redisUrl', 'adminPassword']);
+/** Settings whose value never appears in a message (they end up in logs). */
+const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 'redisUrl', 'adminPassword', 's3AccessKeyId', 's3SecretAccessKey']);
 
 /**
  * Reads the configuration from an optional JSON file and the environment, validates it, and

@@ -4,6 +4,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const moduleUrl = z.string().url('must be a URL such as http://identity:8080');
 
+/** Environment booleans: `true`/`false`/`1`/`0` (z.coerce.boolean would read "false" as true). */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
 /**
  * Everything a Seva process can be told, from the environment or a config file. Names here are
  * camelCase; the environment spells them in upper snake case (see ENV_NAMES).
@@ -59,6 +62,21 @@ export const configSchema = z.object({
       if (typeof v === 'boolean' || v === 'true' || v === 'false') return v === true || v === 'true';
       return /^\d+$/.test(v) ? Number(v) : v.split(',');
     }),
+  /** Where the files module keeps bytes: a local folder, or S3-compatible object storage. */
+  filesStore: z.enum(['local', 's3']).default('local'),
+  /** The local store's folder (default `<dataDir>/files`; a temporary folder for `memory://`). */
+  filesDir: z.string().min(1).optional(),
+  /** Largest file a tenant may upload unless the tenant (or a parent) has its own limit. */
+  filesMaxBytes: z.coerce.number().int().min(1).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** Files attached to no record are expired (bytes deleted) after this many hours. */
+  filesOrphanTtlHours: z.coerce.number().min(0).max(24 * 365).default(24),
+  s3Endpoint: z.string().url().optional(),
+  s3Bucket: z.string().min(3).max(63).optional(),
+  s3Region: z.string().min(1).default('us-east-1'),
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  /** Path-style URLs (`endpoint/bucket/key`), which MinIO and most self-hosted servers need. */
+  s3ForcePathStyle: flag.default(false),
 });
 
 export type SevaConfig = z.infer<typeof configSchema>;
@@ -83,4 +101,14 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   rootTenant: 'SEVA_ROOT_TENANT',
   rootTenantName: 'SEVA_ROOT_TENANT_NAME',
   trustProxy: 'SEVA_TRUST_PROXY',
+  filesStore: 'SEVA_FILES_STORE',
+  filesDir: 'SEVA_FILES_DIR',
+  filesMaxBytes: 'SEVA_FILES_MAX_BYTES',
+  filesOrphanTtlHours: 'SEVA_FILES_ORPHAN_TTL_HOURS',
+  s3Endpoint: 'S3_ENDPOINT',
+  s3Bucket: 'S3_BUCKET',
+  s3Region: 'S3_REGION',
+  s3AccessKeyId: 'S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
 };

@@ -100,7 +100,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
   for (const def of deps.modules) {
     registerOperationRoutes(app, def, deps);
-    const runtime: ModuleRuntime = { context: (actor, requestId) => deps.contextFor(def.name, actor, requestId), authenticate: deps.authenticate, rateLimiter: deps.rateLimiter };
+    const runtime: ModuleRuntime = { config, context: (actor, requestId) => deps.contextFor(def.name, actor, requestId), authenticate: deps.authenticate, rateLimiter: deps.rateLimiter };
     if (def.routes) await app.register(async (scope) => def.routes!(scope, runtime));
   }
   return app;

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import { blindIndex } from '../crypto/blind-index.js';
+import type { SevaConfig } from '../config/schema.js';
 import type { KeyRing } from '../crypto/envelope.js';
 import type { Database } from '../db/database.js';
 import { SevaError } from '../errors/seva-error.js';
@@ -13,6 +14,7 @@ import { afterCommit, currentTransaction, inTransaction } from '../db/transactio
 
 /** What every context of this process shares; built once by the runtime. */
 export interface ContextServices {
+  config: Readonly<SevaConfig>;
   database: Database;
   log: Logger;
   keyRing: KeyRing;
@@ -32,6 +34,7 @@ export function createContext(services: ContextServices, module: string, actor: 
     actor,
     requestId,
     log,
+    config: services.config,
     get db() {
       return (currentTransaction() ?? base).withSchema(module);
     },

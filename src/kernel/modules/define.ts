@@ -63,6 +63,8 @@ export interface OperationContext {
   actor: Actor;
   requestId: string;
   log: Logger;
+  /** This process's settings, for modules with their own (stores, limits); never log it whole. */
+  config: Readonly<SevaConfig>;
   /** The module's own schema; unqualified table names resolve there. */
   db: Kysely<any>;
   transaction<T>(body: (tx: TxContext) => Promise<T>): Promise<T>;
@@ -132,6 +134,8 @@ export interface SeedResult {
 
 /** What a module's custom routes get to run operations with the request's actor. */
 export interface ModuleRuntime {
+  /** This process's settings, available while the routes are registered (before the database is open). */
+  config: Readonly<SevaConfig>;
   context(actor: Actor, requestId: string): OperationContext;
   /**
    * The request's actor, as operation routes see it (bearer token, or an internal caller's

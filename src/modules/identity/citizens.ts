@@ -89,13 +89,16 @@ export const citizenOperations = {
   }),
 };
 
+/** A citizen uploads, reads and deletes their own documents (the files module's permissions). */
+const CITIZEN_FILE_PERMISSIONS = ['files.file.upload', 'files.file.read', 'files.file.delete'];
+
 const DEMO_CITIZEN = { tenant: 'in.ka.bengaluru', mobile: '9999900001', name: 'Demo Citizen' };
 
 /** Demo data: the CITIZEN role of tenant `in` and a citizen of Bengaluru who signs in by OTP. */
 export async function seedDemoCitizen(ctx: OperationContext): Promise<{ label: string; value: string }> {
   const root = rootOf(DEMO_CITIZEN.tenant);
   let role = await ctx.db.selectFrom('roles').select('id').where('tenant_id', '=', root).where('code', '=', CITIZEN_ROLE).executeTakeFirst();
-  if (!role) role = await createRole(ctx, { tenantId: root, code: CITIZEN_ROLE, name: 'Citizen', permissions: [SESSION_PERMISSION] });
+  if (!role) role = await createRole(ctx, { tenantId: root, code: CITIZEN_ROLE, name: 'Citizen', permissions: [SESSION_PERMISSION, ...CITIZEN_FILE_PERMISSIONS] });
   const bidx = ctx.crypto.blindIndex(root, 'mobile', DEMO_CITIZEN.mobile);
   const existing = await ctx.db.selectFrom('users').select('id').where('root_tenant', '=', root).where('kind', '=', 'citizen').where('mobile_bidx', '=', bidx).executeTakeFirst();
   if (!existing) {

@@ -16,9 +16,9 @@ const DESIGNATIONS = [
 ];
 /**
  * Roles the example services will need. Their permissions are placeholders (read access to the
- * identity directory) until the service modules that define the real ones exist.
+ * identity directory, and the tenant's documents) until the service modules that define the real ones exist.
  */
-const PLACEHOLDER = ['identity.tenant.read', 'identity.staff.read'];
+const PLACEHOLDER = ['identity.tenant.read', 'identity.staff.read', 'files.file.upload', 'files.file.read', 'files.any.read', 'files.file.attach'];
 const ROLES = [
   { code: 'COUNTER_EMPLOYEE', name: 'Counter employee' },
   { code: 'FIELD_INSPECTOR', name: 'Field inspector' },
