@@ -8,7 +8,7 @@ import { findVisibleFile, type FileRow } from './file-records.js';
 import { FilesPermissions } from './permissions.js';
 import { PURPOSE_NAMES } from './purposes.js';
 import { SIGNED_PATH, signatureMatches } from './signed-urls.js';
-import { storeFor } from './stores/select-store.js';
+import { releaseStore, storeFor } from './stores/select-store.js';
 import { receiveUpload } from './upload.js';
 
 export const FILES_PATH = '/api/files/v1/files';
@@ -37,6 +37,7 @@ export async function filesRoutes(app: FastifyInstance, runtime: ModuleRuntime):
   const { config } = runtime;
   // Made now, so a store that is configured wrong stops the boot with one clear line.
   const store = storeFor(config);
+  app.addHook('onClose', () => releaseStore(config));
 
   // In this plugin scope only: bodies are streams we read ourselves, never parsed and never
   // bound by SEVA_BODY_LIMIT (the tenant's file limit applies instead, while streaming).

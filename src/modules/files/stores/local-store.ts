@@ -17,6 +17,8 @@ export const PARTIAL_DIR = '.partial';
 export class LocalFileStore implements FileStore {
   readonly kind = 'local' as const;
   #root: string | undefined;
+  /** The temporary folder this store made for an in-memory deployment; removed on close. */
+  #temporary: string | undefined;
 
   /** `root` undefined: an in-memory deployment, whose files go to a temporary folder made on first use. */
   constructor(root: string | undefined) {
@@ -24,7 +26,7 @@ export class LocalFileStore implements FileStore {
   }
 
   get root(): string {
-    this.#root ??= mkdtempSync(join(tmpdir(), 'seva-files-'));
+    this.#root ??= this.#temporary = mkdtempSync(join(tmpdir(), 'seva-files-'));
     return this.#root;
   }
 
@@ -57,7 +59,10 @@ export class LocalFileStore implements FileStore {
     await rm(this.#path(key), { force: true });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    // An in-memory deployment's files end with it, like its database.
+    if (this.#temporary) await rm(this.#temporary, { recursive: true, force: true });
+  }
 
   #path(key: string): string {
     return join(this.root, checkKey(key));

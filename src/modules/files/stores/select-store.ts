@@ -17,6 +17,13 @@ export function storeFor(config: Readonly<SevaConfig>): FileStore {
   return store;
 }
 
+/** Closes the configuration's store (at shutdown); the next `storeFor` makes a new one. */
+export async function releaseStore(config: Readonly<SevaConfig>): Promise<void> {
+  const store = stores.get(config);
+  stores.delete(config);
+  await store?.close();
+}
+
 function makeStore(config: Readonly<SevaConfig>): FileStore {
   if (config.filesStore === 's3') {
     if (!config.s3Bucket) throw new SevaBootError('S3_BUCKET is required when SEVA_FILES_STORE=s3');
