@@ -155,6 +155,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     const jobs = new JobQueue(database, log);
     const client = new ModuleClient(plan, tokens, contextFor);
     services = {
+      config,
       database,
       log,
       masterKey,

@@ -10,7 +10,7 @@ export interface LoadConfigOptions {
 }
 
 /** Settings whose values never appear in an error message. */
-const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 'redisUrl', 'adminPassword']);
+const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 'redisUrl', 'adminPassword', 'smtpPassword', 'smsProviderKey', 'smsWebhookSecret']);
 
 /**
  * Reads the configuration from an optional JSON file and the environment, validates it, and

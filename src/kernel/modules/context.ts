@@ -7,12 +7,14 @@ import { SevaError } from '../errors/seva-error.js';
 import { writeEvent } from '../events/outbox.js';
 import type { JobQueue } from '../jobs/queue.js';
 import { lazyChild, type Logger } from '../log/logger.js';
+import type { SevaConfig } from '../config/schema.js';
 import type { Actor } from './actor.js';
 import type { OperationContext, TxContext } from './define.js';
 import { afterCommit, currentTransaction, inTransaction } from '../db/transaction-scope.js';
 
 /** What every context of this process shares; built once by the runtime. */
 export interface ContextServices {
+  config: Readonly<SevaConfig>;
   database: Database;
   log: Logger;
   keyRing: KeyRing;
@@ -36,6 +38,7 @@ export function createContext(services: ContextServices, module: string, actor: 
       return (currentTransaction() ?? base).withSchema(module);
     },
     transaction: (body) => inTransaction(base, (trx) => body(txContext(services, module, actor, requestId, trx))),
+    config: services.config,
     call: async <O>(target: string, operation: string, input: unknown) => (await services.call(ctx, target, operation, input)) as O,
     jobs: {
       send: (job, data, options = {}) => {

@@ -68,6 +68,8 @@ export interface OperationContext {
   transaction<T>(body: (tx: TxContext) => Promise<T>): Promise<T>;
   /** Other modules' operations, in process or over HTTP, as the actor of this context. */
   call<O = unknown>(module: string, operation: string, input: unknown): Promise<O>;
+  /** The process's validated configuration (provider settings such as SMTP); never log it whole. */
+  config: Readonly<SevaConfig>;
   jobs: { send(job: string, data: Record<string, unknown>, options?: { startAfterSeconds?: number; singletonKey?: string }): Promise<string | null> };
   crypto: CryptoHelpers;
 }
