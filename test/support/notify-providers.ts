@@ -4,8 +4,9 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 /** A real SMTP server on a free port that keeps every message it receives, parsed. */
-export async function startSmtpServer(): Promise<{ port: number; received: ParsedMail[]; close(): Promise<void> }> {
+export async function startSmtpServer(): Promise<{ port: number; received: ParsedMail[]; times: number[]; close(): Promise<void> }> {
   const received: ParsedMail[] = [];
+  const times: number[] = [];
   const server = new SMTPServer({
     authOptional: true,
     // Plain SMTP on loopback: no certificate to trust in tests.
@@ -15,6 +16,7 @@ export async function startSmtpServer(): Promise<{ port: number; received: Parse
       simpleParser(stream)
         .then((mail) => {
           received.push(mail);
+          times.push(performance.now());
           callback();
         })
         .catch(callback);
@@ -22,7 +24,7 @@ export async function startSmtpServer(): Promise<{ port: number; received: Parse
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { port, received, times, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 export interface SmsRequest {
@@ -35,8 +37,8 @@ export interface SmsRequest {
  * An SMS provider on a free port speaking the adapter's documented shape. `down = true` makes it
  * answer 503 (an outage); accepted messages get ids `prov-1`, `prov-2`…
  */
-export async function startSmsProvider(): Promise<{ url: string; accepted: SmsRequest[]; refused: number; down: boolean; close(): Promise<void> }> {
-  const state = { url: '', accepted: [] as SmsRequest[], refused: 0, down: false, close: async () => {} };
+export async function startSmsProvider(): Promise<{ url: string; accepted: SmsRequest[]; times: number[]; refused: number; down: boolean; close(): Promise<void> }> {
+  const state = { url: '', accepted: [] as SmsRequest[], times: [] as number[], refused: 0, down: false, close: async () => {} };
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -46,6 +48,7 @@ export async function startSmsProvider(): Promise<{ url: string; accepted: SmsRe
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"maintenance"}');
         return;
       }
+      state.times.push(performance.now());
       state.accepted.push({ apiKey: req.headers['x-api-key'] as string | undefined, idempotencyKey: req.headers['idempotency-key'] as string | undefined, body: JSON.parse(raw) });
       res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `prov-${state.accepted.length}`, status: 'accepted' }));
     });

@@ -109,7 +109,7 @@ export function deliveryJob(ch: Outbound, options: ResolvedOptions): JobDef {
           if (claimed.length === 0) break;
           session ??= openProvider(provider, ctx.config, options.concurrency);
           for (let i = 0; i < claimed.length; ) {
-            const { granted, waitMs } = await takeTokens(ctx, provider, Math.min(options.concurrency, claimed.length - i), rate);
+            const { granted, waitMs } = await takeTokens(ctx, provider, Math.min(options.concurrency, claimed.length - i), rate, Math.max(1, Math.min(rate, options.concurrency)));
             if (granted === 0) {
               await new Promise((r) => setTimeout(r, waitMs));
               continue;
