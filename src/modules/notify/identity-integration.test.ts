@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../kernel/index.js';
 import { eventually, startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
-import { createEmployee } from '../identity/employees.js';
 import { identityModule } from '../identity/index.js';
-import { createRole } from '../identity/roles.js';
-import { createTenant } from '../identity/tenants.js';
 import { notifyModule } from './index.js';
 
 /** The embedded shape: no SMTP, no SMS provider, so e-mail and SMS land in notify's development outbox. */
@@ -14,9 +11,9 @@ const CITY = 'in.ka.bengaluru';
 beforeAll(async () => {
   t = await startTestRuntime([identityModule, notifyModule]);
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
-  for (const [code, name] of [['in', 'India'], ['in.ka', 'Karnataka'], [CITY, 'Bengaluru']]) await createTenant(ctx, { code: code!, name: name! });
-  await createRole(ctx, { tenantId: 'in', code: 'CITIZEN', name: 'Citizen', permissions: ['identity.session.logout'] });
-  await createRole(ctx, { tenantId: 'in.ka', code: 'GRO', name: 'Grievance officer', permissions: ['identity.session.logout'] });
+  for (const [code, name] of [['in', 'India'], ['in.ka', 'Karnataka'], [CITY, 'Bengaluru']]) await ctx.call('identity', 'createTenant', { code: code!, name: name! });
+  await ctx.call('identity', 'createRole', { tenantId: 'in', code: 'CITIZEN', name: 'Citizen', permissions: ['identity.session.logout'] });
+  await ctx.call('identity', 'createRole', { tenantId: 'in.ka', code: 'GRO', name: 'Grievance officer', permissions: ['identity.session.logout'] });
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -51,8 +48,8 @@ describe('identity through notify', () => {
 
   it('lists contacts by id and by role within a boundary, with its own permission', async () => {
     const ctx = t.runtime.contextFor('identity', systemActor('test'));
-    const inWard = await createEmployee(ctx, { tenantId: CITY, username: 'gro1', name: 'GRO one', password: 'Secret2025pass!x', mobile: '9876500101', roles: [{ role: 'GRO', tenant: 'in.ka' }] });
-    await createEmployee(ctx, { tenantId: CITY, username: 'gro2', name: 'GRO two', password: 'Secret2025pass!x', mobile: '9876500102', roles: [{ role: 'GRO', tenant: 'in.ka' }] });
+    const inWard = await ctx.call<{ id: string }>('identity', 'createEmployee', { tenantId: CITY, username: 'gro1', name: 'GRO one', password: 'Secret2025pass!x', mobile: '9876500101', roles: [{ role: 'GRO', tenant: 'in.ka' }] });
+    await ctx.call<{ id: string }>('identity', 'createEmployee', { tenantId: CITY, username: 'gro2', name: 'GRO two', password: 'Secret2025pass!x', mobile: '9876500102', roles: [{ role: 'GRO', tenant: 'in.ka' }] });
     const admin = await t.as({ kind: 'system', permissions: ['*'] });
     for (const [path, payload] of [
       ['/departments', { tenantId: CITY, code: 'PGR', name: 'Grievances' }],

@@ -2,10 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineModule, systemActor, type SevaEvent } from '../../kernel/index.js';
 import { startSmsProvider, startSmtpServer } from '../../../test/support/notify-providers.js';
 import { eventually, startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
-import { createEmployee } from '../identity/employees.js';
 import { identityModule } from '../identity/index.js';
-import { createRole } from '../identity/roles.js';
-import { createTenant } from '../identity/tenants.js';
 import { notifyModuleWith } from './index.js';
 import { sign } from './receipts.js';
 import { messagesForEvent } from './subscriptions.js';
@@ -27,7 +24,7 @@ const inject = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string
 
 async function newUser(username: string, contact: { email?: string; mobile?: string }, locale?: string, roles: Array<{ role: string; tenant: string }> = []): Promise<string> {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
-  const created = await createEmployee(ctx, { tenantId: CITY, username, name: username, password: 'Secret2025pass!x', roles, ...contact });
+  const created = await ctx.call<{ id: string }>('identity', 'createEmployee', { tenantId: CITY, username, name: username, password: 'Secret2025pass!x', roles, ...contact });
   if (locale) {
     const res = await t.runtime.http.inject({ method: 'PATCH', url: `/api/identity/v1/employees/${created.id}`, headers: await t.as({ kind: 'system', permissions: ['*'] }), payload: { version: 1, locale } });
     expect(res.statusCode, res.body).toBe(200);
@@ -55,8 +52,8 @@ beforeAll(async () => {
     smtpRate: 500,
   });
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
-  for (const [code, name] of [['in', 'India'], ['in.ka', 'Karnataka'], [CITY, 'Bengaluru']]) await createTenant(ctx, { code: code!, name: name! });
-  await createRole(ctx, { tenantId: 'in.ka', code: 'GRO', name: 'Grievance officer', permissions: ['identity.session.logout'] });
+  for (const [code, name] of [['in', 'India'], ['in.ka', 'Karnataka'], [CITY, 'Bengaluru']]) await ctx.call('identity', 'createTenant', { code: code!, name: name! });
+  await ctx.call('identity', 'createRole', { tenantId: 'in.ka', code: 'GRO', name: 'Grievance officer', permissions: ['identity.session.logout'] });
   admin = await t.as({ tenantId: 'in', permissions: ['notify.*', 'identity.contact.read'] });
   users.asha = await newUser('asha', { email: 'asha@example.org', mobile: '9876500011' }, 'hi-IN');
   users.ravi = await newUser('ravi', { email: 'ravi@example.org', mobile: '9876500012' });
