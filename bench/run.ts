@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { filesBench } from './files.js';
 import { httpBench } from './http.js';
 import { markdownTable, note, progress, type Row } from './lib/report.js';
 import { installCleanup, removeLater } from './lib/seva-process.js';
+import { notifyBench } from './notify.js';
 import { outboxBench } from './outbox.js';
 import { referenceBench } from './reference.js';
 import { startupBench } from './startup.js';
@@ -21,6 +22,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   auth: authBench,
   reference: referenceBench,
   files: filesBench,
+  notify: notifyBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */

@@ -34,6 +34,12 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'files.deleteFile': 'looked up by id: checked below, another tenant’s file answers 404',
   'files.attachFile': 'looked up by id: checked below, another tenant’s file answers 404',
   'files.createDownloadUrl': 'looked up by id: checked below, another tenant’s file answers 404',
+  'notify.getMessage': 'looked up by id: another tenant’s message answers 404 (checked below)',
+  'notify.updateSubscription': 'looked up by id: another tenant’s subscription answers 404 (checked below)',
+  'notify.listInbox': 'the caller’s own in-app messages, no tenant input',
+  'notify.markRead': 'the caller’s own in-app message by id; another user’s answers 404 (notify tests)',
+  'notify.listPreferences': 'the caller’s own preferences, no tenant input',
+  'notify.setPreference': 'the caller’s own preferences, no tenant input',
 };
 
 /**
@@ -43,6 +49,7 @@ const NOT_TENANT_BEARING: Record<string, string> = {
 const CUSTOM_ROUTES: Record<string, string> = {
   'identity.oauthToken': 'public OAuth token endpoint; signs in to the tenant named in the request (login tests)',
   'identity.requestOtp': 'public; sends a code for the named tenant, answers the same whether an account exists (otp tests)',
+  'notify.smsReceipt': 'SMS provider webhook, authenticated by an HMAC signature; the message is found by its provider id (notify tests)',
 };
 
 /** Valid values for required fields the generic filler cannot derive. */
@@ -78,6 +85,16 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'reference.createIdFormat': { code: 'x.sneak', template: '[seq:4]' },
   'reference.generateIds': { format: 'x.sneak' },
   'files.setLimits': { maxBytes: 1024 },
+  'identity.listContacts': { userIds: ['usr_any'] },
+  'notify.upsertTemplate': { code: 'x.sneak', channel: 'sms', locale: 'en', body: 'x' },
+  'notify.deleteTemplate': { code: 'x.sneak', channel: 'sms', locale: 'en' },
+  'notify.renderTemplate': { code: 'x.sneak', channel: 'sms', locale: 'en' },
+  'notify.send': { channel: 'sms', body: 'x', recipients: [{ address: '+919876500001' }] },
+  'notify.createSubscription': { event: 'identity.user.created', template: 'x.sneak', audience: { kind: 'applicant' }, channels: ['sms'] },
+  'notify.govstackSendEmailSingle': { recipientInfo: { email: 'a@example.org' }, emailContent: { title: 't', content: 'c' } },
+  'notify.govstackSendEmailBatch': { recipientInfo: { batchEmailAsBase64: 'W10=' }, emailContent: { title: 't', content: 'c' } },
+  'notify.govstackEmailCallback': { requestUid: 'req_any' },
+  'notify.govstackEmailStatus': { requestUid: 'req_any' },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -89,7 +106,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({
@@ -218,6 +235,24 @@ describe('tenant isolation across every module route', () => {
     expect(await db.selectFrom('identity.users' as any).select(['status', 'version']).where('id', '=', row.id).executeTakeFirst()).toEqual({ status: 'active', version: 1 });
     const mine = await db.selectFrom('identity.users' as any).select('id').where('tenant_id', '=', 'ta').executeTakeFirstOrThrow();
     expect((await t.runtime.http.inject({ url: `/api/identity/v1/employees/${mine.id}`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+  });
+
+  it('answers 404 for another tenant’s message or subscription looked up by id', async () => {
+    const platform = await t.as({ kind: 'system', permissions: ['*'] });
+    const sent = await t.runtime.http.inject({ method: 'POST', url: '/api/notify/v1/messages', headers: platform, payload: { tenantId: 'tb', channel: 'sms', body: 'x', recipients: [{ address: '+919876500001' }] } });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const sub = await t.runtime.http.inject({
+      method: 'POST',
+      url: '/api/notify/v1/subscriptions',
+      headers: platform,
+      payload: { tenantId: 'tb', event: 'identity.user.created', template: 'welcome', audience: { kind: 'applicant', field: 'userId' }, channels: ['sms'] },
+    });
+    expect(sub.statusCode, sub.body).toBe(201);
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await t.runtime.http.inject({ url: `/api/notify/v1/messages/${sent.json().messages[0].id}`, headers })).statusCode).toBe(404);
+    expect((await t.runtime.http.inject({ url: `/api/notify/v1/messages/${sent.json().messages[0].id}`, headers: platform })).statusCode).toBe(200);
+    const change = await t.runtime.http.inject({ method: 'PATCH', url: `/api/notify/v1/subscriptions/${sub.json().id}`, headers, payload: { version: 1, status: 'disabled' } });
+    expect(change.statusCode).toBe(404);
   });
 
   it('refuses a role granted in another tenant, on creation and on change, and writes nothing', async () => {

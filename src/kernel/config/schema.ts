@@ -77,6 +77,23 @@ export const configSchema = z.object({
   s3SecretAccessKey: z.string().min(1).optional(),
   /** Path-style URLs (`endpoint/bucket/key`), which MinIO and most self-hosted servers need. */
   s3ForcePathStyle: flag.default(false),
+  /** SMTP server for e-mail (notify); without it e-mail lands in the development outbox. */
+  smtpHost: z.string().min(1).max(253).optional(),
+  smtpPort: z.coerce.number().int().min(1).max(65535).default(587),
+  /** `true` for implicit TLS (port 465); otherwise STARTTLS is used when the server offers it. */
+  smtpSecure: z.union([z.boolean(), z.enum(['true', 'false'])]).default(false).transform((v) => v === true || v === 'true'),
+  smtpUser: z.string().min(1).max(200).optional(),
+  smtpPassword: z.string().min(1).max(500).optional(),
+  smtpFrom: z.string().min(3).max(320).default('Seva <no-reply@seva.local>'),
+  /** Messages per second the SMTP server accepts from us (token bucket shared by all processes). */
+  smtpRate: z.coerce.number().positive().max(100_000).default(50),
+  /** HTTP SMS provider (notify): JSON POST to this URL; without it SMS lands in the development outbox. */
+  smsProviderUrl: z.string().url('must be a URL such as https://sms.example.org/v1/messages').optional(),
+  smsProviderKey: z.string().min(1).max(500).optional(),
+  smsSender: z.string().min(1).max(20).default('SEVA'),
+  smsRate: z.coerce.number().positive().max(100_000).default(20),
+  /** Shared secret the SMS provider signs delivery receipts with (HMAC-SHA256). */
+  smsWebhookSecret: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
 });
 
 export type SevaConfig = z.infer<typeof configSchema>;
@@ -111,4 +128,16 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   s3AccessKeyId: 'S3_ACCESS_KEY_ID',
   s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  smtpHost: 'SEVA_SMTP_HOST',
+  smtpPort: 'SEVA_SMTP_PORT',
+  smtpSecure: 'SEVA_SMTP_SECURE',
+  smtpUser: 'SEVA_SMTP_USER',
+  smtpPassword: 'SEVA_SMTP_PASSWORD',
+  smtpFrom: 'SEVA_SMTP_FROM',
+  smtpRate: 'SEVA_SMTP_RATE',
+  smsProviderUrl: 'SEVA_SMS_URL',
+  smsProviderKey: 'SEVA_SMS_API_KEY',
+  smsSender: 'SEVA_SMS_SENDER',
+  smsRate: 'SEVA_SMS_RATE',
+  smsWebhookSecret: 'SEVA_SMS_WEBHOOK_SECRET',
 };

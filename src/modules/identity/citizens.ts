@@ -89,8 +89,11 @@ export const citizenOperations = {
   }),
 };
 
-/** A citizen uploads, reads and deletes their own documents (the files module's permissions). */
-const CITIZEN_FILE_PERMISSIONS = ['files.file.upload', 'files.file.read', 'files.file.delete'];
+/**
+ * A citizen uploads, reads and deletes their own documents, and reads their in-app messages and
+ * sets their notification preferences (the files and notify modules' permissions).
+ */
+const CITIZEN_FILE_PERMISSIONS = ['files.file.upload', 'files.file.read', 'files.file.delete', 'notify.inbox.use', 'notify.preference.manage'];
 
 const DEMO_CITIZEN = { tenant: 'in.ka.bengaluru', mobile: '9999900001', name: 'Demo Citizen' };
 

@@ -1,9 +1,10 @@
-import { defineOperation, newId, z, type OperationContext, type TxContext } from '../../kernel/index.js';
+import { defineOperation, KernelErrors, newId, z, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { maskEmail, maskMobile } from './pii.js';
 
 /**
- * The development outbox: where SMS and e-mail messages land until a notification module sends
- * them for real. Meant for the embedded and demo shape (read your OTP from it); the recipient is
+ * The development outbox: where SMS and e-mail messages land. When the notification module runs,
+ * it hears `identity.otp.requested` and sends the message for real through `relayMessage`;
+ * without it, this outbox is the only place they go. Meant for the embedded and demo shape (read your OTP from it); the recipient is
  * sealed like any other PII, and reading the outbox (plain recipient and body) is audited.
  */
 export type Channel = 'sms' | 'email';
@@ -48,7 +49,23 @@ const messageOut = z.object({
   createdAt: z.string(),
 });
 
+export const MESSAGE_RELAY = 'identity.message.relay';
+
 export const devOutboxOperations = {
+  relayMessage: defineOperation({
+    summary: 'One development-outbox message in plain text, for the notification module to send (no REST route; audited)',
+    permission: MESSAGE_RELAY,
+    input: z.object({ id: z.string().min(1).max(64) }),
+    output: z.object({ tenantId: z.string(), channel: z.enum(['sms', 'email']), recipient: z.string(), body: z.string() }),
+    async handler(ctx, input) {
+      const row = await ctx.db.selectFrom('dev_outbox').selectAll().where('id', '=', input.id).executeTakeFirst();
+      if (!row) throw KernelErrors.notFound('message');
+      const tenantId = String(row.tenant_id);
+      await ctx.transaction((tx) => tx.audit({ action: MESSAGE_RELAY, entityType: 'message', entityId: input.id, tenantId, data: { channel: row.channel } }));
+      return { tenantId, channel: row.channel as Channel, recipient: await ctx.crypto.decrypt(tenantId, String(row.recipient_enc)), body: await ctx.crypto.decrypt(tenantId, String(row.body_enc)) };
+    },
+  }),
+
   listDevOutbox: defineOperation({
     summary: 'Messages in the development outbox, newest first (embedded/demo shape only); plain recipients, so every read is audited',
     permission: DEV_OUTBOX_READ,

@@ -15,6 +15,7 @@ import { staffOperations } from './staff.js';
 import { tenantOperations } from './tenants.js';
 import { citizenOperations } from './citizens.js';
 import { devOutboxOperations } from './dev-outbox.js';
+import { contactOperations } from './contacts.js';
 import type { IdentityOptions } from './rate-limits.js';
 
 /** Tenants, roles, employees, and the tokens that sign them in (see README.md). */
@@ -23,7 +24,7 @@ export const identityModule = defineModule({
   summary: 'Tenants, roles, users and sign-in',
   migrations: identityMigrations,
   events: {
-    publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.updated', 'identity.user.locked', 'identity.employee.assigned', 'identity.user.roles.changed'],
+    publishes: ['identity.tenant.created', 'identity.tenant.updated', 'identity.user.created', 'identity.user.updated', 'identity.user.locked', 'identity.employee.assigned', 'identity.user.roles.changed', 'identity.otp.requested'],
   },
   operations: {
     ...tenantOperations,
@@ -36,6 +37,7 @@ export const identityModule = defineModule({
     ...staffOperations,
     ...citizenOperations,
     ...devOutboxOperations,
+    ...contactOperations,
     ...keyRotationOperations,
   },
   jobs: { ...keyRotationJobs },

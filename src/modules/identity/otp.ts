@@ -63,7 +63,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /**
- * Sends a fresh 6-digit code to the mobile or e-mail (into the dev outbox for now), replacing any
+ * Sends a fresh 6-digit code to the mobile or e-mail (the dev outbox, and notify when it runs), replacing any
  * earlier one. The answer is the same whether an account exists or not.
  */
 export async function sendOtp(ctx: OperationContext, input: z.output<typeof otpRequestInput>, clock: Clock): Promise<{ sent: true; expiresIn: number }> {
@@ -98,6 +98,8 @@ export async function sendOtp(ctx: OperationContext, input: z.output<typeof otpR
       .execute();
     await writeDevOutbox(tx, message);
     await tx.audit({ action: 'identity.otp.sent', entityType: 'message', entityId: message.id, tenantId: input.tenant, data: { channel: id.channel } });
+    // Only the id travels in the event: the code and the recipient stay sealed in the outbox row.
+    await tx.emit({ name: 'identity.otp.requested', tenantId: input.tenant, payload: { messageId: message.id, channel: id.channel } });
   });
   return answer;
 }
