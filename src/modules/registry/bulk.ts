@@ -4,7 +4,7 @@ import { defineOperation, newId, z, type FieldProblem, type OperationContext } f
 import type { Registry } from './definition.js';
 import { RegistryErrors } from './errors.js';
 import { setPath } from './field-values.js';
-import { CHUNK, insertRecords, toRow } from './record-store.js';
+import { insertRecords, toRow } from './record-store.js';
 import { checkReadRequest, present, queryFlag, READ, reason, WRITE } from './records.js';
 import { registryCode, requireRegistry, tenantCode } from './registries.js';
 import { sealRecords, validateRecord } from './sealing.js';
@@ -12,6 +12,8 @@ import { mayReadPlainPii } from './visibility.js';
 
 export const MAX_IMPORT_ROWS = 50_000;
 const MAX_EXPORT = 10_000;
+/** Unique values looked up per query. */
+const UNIQUE_PROBE = 2_000;
 
 const rowReport = z.object({ row: z.number().int(), errors: z.array(z.object({ path: z.string(), message: z.string() })) });
 type RowReport = z.infer<typeof rowReport>;
@@ -99,8 +101,8 @@ async function uniqueClashes(ctx: OperationContext, registry: Registry, rows: Ar
     }
   }
   for (const [field, keys] of byField) {
-    for (let i = 0; i < keys.length; i += CHUNK * 4) {
-      const taken = await ctx.db.selectFrom('record_index').select('unique_key').where('registry_id', '=', registry.id).where('field', '=', field).where('unique_key', 'in', keys.slice(i, i + CHUNK * 4)).execute();
+    for (let i = 0; i < keys.length; i += UNIQUE_PROBE) {
+      const taken = await ctx.db.selectFrom('record_index').select('unique_key').where('registry_id', '=', registry.id).where('field', '=', field).where('unique_key', 'in', keys.slice(i, i + UNIQUE_PROBE)).execute();
       for (const t of taken) add(seen.get(`${field}\u0000${t.unique_key}`)!, field, 'another record already has this value; must be unique');
     }
   }

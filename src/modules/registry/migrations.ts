@@ -77,8 +77,10 @@ create table record_versions (
 -- Searchable and unique fields of active records. value_text: the normalised plain value (null
 -- for PII); value_bidx: the blind index (PII) ; phonetic: double metaphone codes per word,
 -- keyed by HMAC for PII fields flagged fuzzy; value_date / value_num for ranges.
+-- No foreign key to records: the rows are derived and rewritten by the module in the same
+-- transaction as their record, and a per-row key check doubled the cost of a bulk import.
 create table record_index (
-  record_id text not null references records(id),
+  record_id text not null,
   registry_id text not null,
   tenant_id text not null,
   field text not null,
@@ -92,7 +94,7 @@ create table record_index (
 );
 -- Text fields only: dates and numbers are matched by range or edit distance, not by trigrams.
 create index record_index_trgm on record_index using gin (value_text gin_trgm_ops) where value_date is null and value_num is null;
-create index record_index_text on record_index (registry_id, field, value_text text_pattern_ops);
+create index record_index_text on record_index (registry_id, field, value_text text_pattern_ops) where value_text is not null;
 create index record_index_bidx on record_index (registry_id, field, value_bidx) where value_bidx is not null;
 create index record_index_phonetic on record_index (registry_id, field, phonetic) where phonetic is not null;
 create index record_index_date on record_index (registry_id, field, value_date) where value_date is not null;

@@ -24,8 +24,6 @@ export interface RecordRow {
   updated_at: Date | string;
 }
 
-/** Rows per insert statement: keeps the parameter count far below PostgreSQL's 65535. */
-export const CHUNK = 500;
 
 export function parseJson<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -44,16 +42,26 @@ export async function loadRecord(db: OperationContext['db'] | Transaction<any>, 
   return toRow(row);
 }
 
+/** Rows per statement: columns travel as one array each (`unnest`), so the parameter count stays small. */
+const BULK = 5_000;
+
 /**
  * Writes index rows; a row colliding with another record's unique value is skipped by the
  * database, which is how a unique field is detected (no check-then-insert race).
  */
 export async function insertIndex(tx: Transaction<any>, registry: Registry, entries: Array<{ id: string; index: IndexRow[] }>): Promise<Array<{ id: string; field: string }>> {
-  const rows = entries.flatMap((e) => e.index.map((r) => ({ ...r, record_id: e.id, registry_id: registry.id, tenant_id: registry.tenantId })));
+  const rows = entries.flatMap((e) => e.index.map((r) => ({ ...r, record_id: e.id })));
   const collisions: Array<{ id: string; field: string }> = [];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    const written = await tx.insertInto('record_index').values(chunk).onConflict((oc) => oc.doNothing()).returning(['record_id', 'field']).execute();
+  for (let i = 0; i < rows.length; i += BULK) {
+    const chunk = rows.slice(i, i + BULK);
+    const col = <K extends keyof (typeof chunk)[number]>(k: K) => chunk.map((r) => r[k]);
+    const { rows: written } = await sql<{ record_id: string; field: string }>`
+      insert into registry.record_index (record_id, registry_id, tenant_id, field, value_text, value_bidx, phonetic, value_date, value_num, unique_key)
+      select r, ${registry.id}, ${registry.tenantId}, f, vt, vb, ph, vd::date, vn::numeric, uk
+      from unnest(${col('record_id')}::text[], ${col('field')}::text[], ${col('value_text')}::text[], ${col('value_bidx')}::text[], ${col('phonetic')}::text[], ${col('value_date')}::text[], ${col('value_num')}::text[], ${col('unique_key')}::text[])
+        as u(r, f, vt, vb, ph, vd, vn, uk)
+      on conflict do nothing
+      returning record_id, field`.execute(tx);
     if (written.length === chunk.length) continue;
     const got = new Set(written.map((w) => `${w.record_id} ${w.field}`));
     for (const r of chunk) if (!got.has(`${r.record_id} ${r.field}`)) collisions.push({ id: r.record_id, field: r.field });
@@ -62,16 +70,19 @@ export async function insertIndex(tx: Transaction<any>, registry: Registry, entr
 }
 
 export async function insertRecords(tx: Transaction<any>, registry: Registry, actorId: string, entries: Array<{ id: string; sealed: SealedRecord }>): Promise<void> {
-  for (let i = 0; i < entries.length; i += CHUNK) {
-    const chunk = entries.slice(i, i + CHUNK);
-    await tx
-      .insertInto('records')
-      .values(chunk.map((e) => ({ id: e.id, tenant_id: registry.tenantId, registry_id: registry.id, data: JSON.stringify(e.sealed.data), sealed: JSON.stringify(e.sealed.sealed), owner_bidx: e.sealed.ownerBidx, created_by: actorId, updated_by: actorId })))
-      .execute();
-    await tx
-      .insertInto('record_versions')
-      .values(chunk.map((e) => ({ record_id: e.id, version: 1, tenant_id: registry.tenantId, change: 'created', data: JSON.stringify(e.sealed.data), sealed: JSON.stringify(e.sealed.sealed), status: 'active', changed_by: actorId })))
-      .execute();
+  for (let i = 0; i < entries.length; i += BULK) {
+    const chunk = entries.slice(i, i + BULK);
+    const ids = chunk.map((e) => e.id);
+    const data = chunk.map((e) => JSON.stringify(e.sealed.data));
+    const sealed = chunk.map((e) => JSON.stringify(e.sealed.sealed));
+    await sql`
+      insert into registry.records (id, tenant_id, registry_id, data, sealed, owner_bidx, created_by, updated_by)
+      select id, ${registry.tenantId}, ${registry.id}, d::jsonb, s::jsonb, o, ${actorId}, ${actorId}
+      from unnest(${ids}::text[], ${data}::text[], ${sealed}::text[], ${chunk.map((e) => e.sealed.ownerBidx)}::text[]) as u(id, d, s, o)`.execute(tx);
+    await sql`
+      insert into registry.record_versions (record_id, version, tenant_id, change, data, sealed, status, changed_by)
+      select id, 1, ${registry.tenantId}, 'created', d::jsonb, s::jsonb, 'active', ${actorId}
+      from unnest(${ids}::text[], ${data}::text[], ${sealed}::text[]) as u(id, d, s)`.execute(tx);
   }
   const collisions = await insertIndex(tx, registry, entries.map((e) => ({ id: e.id, index: e.sealed.index })));
   if (collisions.length) throw RegistryErrors.recordNotUnique(collisions[0]!.field, `data.${collisions[0]!.field}`);
