@@ -11,7 +11,7 @@ const QUERIES = 200;
 const IMPORT_BATCH = 5_000;
 const IMPORT_BATCHES = 8;
 /** Import clients at once, as a loader feeding several files would be: encryption in Node overlaps index writes in PostgreSQL. */
-const IMPORT_CLIENTS = 2;
+const IMPORT_CLIENTS = 3;
 const TENANT = 'in';
 
 /**

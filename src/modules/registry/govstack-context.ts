@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ModuleRuntime } from '../../kernel/index.js';
+import { SevaError, tenantCovers, type ModuleRuntime } from '../../kernel/index.js';
 import { RegistryErrors } from './errors.js';
 
 /** GovStack Digital Registries paths are served under this prefix (see README). */
@@ -16,6 +16,10 @@ export async function govstackContext(runtime: ModuleRuntime, request: FastifyRe
   const asked = Array.isArray(query.tenantId) ? query.tenantId[0] : query.tenantId;
   const tenantId = typeof asked === 'string' && asked ? asked : actor.tenantId;
   if (!tenantId) throw RegistryErrors.govstackBadRequest('Name the tenant with ?tenantId= (the caller has none)', [{ path: 'query.tenantId', message: 'required' }]);
+  // Checked here too, before any lookup: a registry's existence in another tenant is not for this caller.
+  if (actor.kind === 'user' && actor.tenantId && !tenantCovers(actor.tenantId, tenantId)) {
+    throw new SevaError('TENANT_FORBIDDEN', 403, `Tenant ${tenantId} is outside the caller's tenant ${actor.tenantId}`, [{ path: 'query.tenantId', message: 'outside your tenant' }], { field: 'tenantId' });
+  }
   return { ctx: runtime.context(actor, request.id), tenantId, client: client.trim() };
 }
 

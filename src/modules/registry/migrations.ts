@@ -93,7 +93,7 @@ create table record_index (
   primary key (record_id, field)
 );
 -- Text fields only: dates and numbers are matched by range or edit distance, not by trigrams.
-create index record_index_trgm on record_index using gin (value_text gin_trgm_ops) where value_date is null and value_num is null;
+create index record_index_trgm on record_index using gin (value_text gin_trgm_ops) where value_text is not null and value_date is null and value_num is null;
 create index record_index_text on record_index (registry_id, field, value_text text_pattern_ops) where value_text is not null;
 create index record_index_bidx on record_index (registry_id, field, value_bidx) where value_bidx is not null;
 create index record_index_phonetic on record_index (registry_id, field, phonetic) where phonetic is not null;

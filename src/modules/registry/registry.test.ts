@@ -270,6 +270,11 @@ describe('GovStack Digital Registries adapter', () => {
     expect(noHeader.status).toBe(400);
     expect(noHeader.body.code).toBe('REGISTRY_GOVSTACK_CLIENT_MISSING');
     expect((await call('POST', `${G}/data/citizens/7/exists`, headers, { query: { content: { id: 'x' } } })).status).toBe(404);
+    const outsider = { ...(await t.as({ id: 'usr_other', tenantId: 'tb', roles: ['ADMIN'], permissions: ['registry.*'] })), 'information-mediator-client': 'x/y/z/w' };
+    expect((await call('POST', `${data}/exists?tenantId=${T}`, outsider, { query: { content: { id: 'x' } } })).body.code).toBe('TENANT_FORBIDDEN');
+    const number = (await call('GET', `${API}/registries/citizens?tenantId=${T}`, admin)).body.number;
+    expect((await call('GET', `${G}/database/${number}`, outsider)).status).toBe(404);
+    expect((await call('GET', `${G}/database/${number}`, headers)).body).toMatchObject({ id: number, name: 'citizens', version: '1' });
     const databases = await call('GET', `${G}/databases`, headers);
     expect(databases.body.databases.map((d: any) => d.name)).toEqual(expect.arrayContaining(['citizens', 'persons', 'births']));
   });
