@@ -195,6 +195,40 @@ describe('search and de-duplication', () => {
   });
 });
 
+describe('owners and PII names', () => {
+  it('lets a citizen read their own record in plain text and see who read their PII, and why', async () => {
+    const mine = await createPerson({ name: 'Meera Nair', dob: '1995-05-05', mobile: '9123456780', citizenId: 'usr_meera' });
+    const citizen = await as(['CITIZEN'], ['registry.record.own.read'], 'usr_meera');
+    const own = await call('GET', `${API}/registries/persons/my-records?tenantId=${T}`, citizen);
+    expect(own.body.items.map((r: any) => [r.id, r.data.mobile])).toEqual([[mine.id, '9123456780']]);
+    expect((await call('GET', `${API}/registries/persons/my-records?tenantId=${T}`, await as(['CITIZEN'], ['registry.record.own.read'], 'usr_other'))).body.items).toEqual([]);
+    const registrar = await as(['REGISTRAR'], [...READER, 'registry.record.pii.read'], 'usr_registrar');
+    await call('GET', `${API}/registries/persons/records/${mine.id}?tenantId=${T}&plain=true&reason=pension%20check`, registrar);
+    const usage = await call('GET', `${API}/registries/persons/personal-data-usage?tenantId=${T}&userId=usr_meera`, citizen);
+    expect(usage.body.items).toMatchObject([{ readerId: 'usr_registrar', reason: 'pension check', fields: ['mobile'], refrences: [{ ReferenceID: mine.id }] }]);
+    expect((await call('GET', `${API}/registries/persons/personal-data-usage?tenantId=${T}&userId=usr_meera`, await as(['CITIZEN'], ['registry.record.own.read'], 'usr_other'))).status).toBe(403);
+  });
+
+  it('matches a PII name flagged fuzzy by keyed sound only, with no plaintext or phonetic code stored', async () => {
+    const definition = {
+      schema: { type: 'object', properties: { name: { type: 'string' }, dob: { type: 'string', format: 'date' } } },
+      fields: { name: { pii: true, fuzzy: true }, dob: { searchable: true } },
+      dedup: { threshold: 0.9, rules: [{ name: 'sounds alike, same dob', all: [{ field: 'name', match: 'fuzzy' }, { field: 'dob', match: 'exact' }] }] },
+    };
+    expect((await call('POST', `${API}/registries`, admin, { tenantId: T, code: 'voters', name: 'Voters', definition })).status).toBe(201);
+    const url = `${API}/registries/voters/records`;
+    const first = (await call('POST', url, admin, { tenantId: T, data: { name: 'Mohammed Abdul', dob: '1980-02-02' } })).body;
+    const second = (await call('POST', url, admin, { tenantId: T, data: { name: 'Mohamad Abdul', dob: '1980-02-02' } })).body;
+    expect(second.duplicates).toMatchObject([{ recordId: first.id, reasons: [{ field: 'name', detail: 'sounds alike (keyed double metaphone)' }, { field: 'dob' }] }]);
+    const found = await call('POST', `${API}/registries/voters/search`, admin, { tenantId: T, criteria: [{ field: 'name', mode: 'fuzzy', value: 'Muhamad Abdul' }] });
+    expect(found.body.items.map((i: any) => i.id).sort()).toEqual([first.id, second.id].sort());
+    const { rows } = await t.runtime.database.executeSql(`select i::text as line from registry.record_index i where record_id = $1`, [first.id]);
+    const dump = rows.map((r) => r.line).join('\n').toLowerCase();
+    expect(dump).not.toContain('mohammed');
+    expect(dump).not.toContain('mhmt');
+  });
+});
+
 describe('bulk import and export', () => {
   it('imports CSV with a report per bad row, and exports masked', async () => {
     const csv = ['name,dob,nationalId,district', 'Kiran Shetty,1985-07-07,567890123456,Udupi', 'No Date,,678901234567,Udupi', 'Bad Id,1990-01-01,12ab,Udupi', 'Twin Id,1991-01-01,567890123456,Udupi'].join('\n');
