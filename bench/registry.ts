@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, startRuntime, systemActor, type OperationContext, type Runtime } from '../src/kernel/index.js';
 import { identityModule } from '../src/modules/identity/index.js';
+import { referenceModuleWith } from '../src/modules/reference/index.js';
 import { PERSONS } from '../src/modules/registry/demo-registries.js';
 import { registryModule } from '../src/modules/registry/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
@@ -31,7 +32,7 @@ export async function registryBench(): Promise<Row[]> {
   let runtime: Runtime | undefined;
   try {
     const config = loadConfig({ env: {}, overrides: { logLevel: 'warn', masterKey: randomBytes(32).toString('base64'), dataDir: 'memory://', databaseUrl: url, databasePoolSize: 10 } });
-    runtime = await startRuntime({ config, catalog: [identityModule, registryModule], listen: false });
+    runtime = await startRuntime({ config, catalog: [identityModule, referenceModuleWith(), registryModule], listen: false });
     const ctx = runtime.contextFor('registry', systemActor('bench'), 'bench-registry');
     const clerk = runtime.contextFor('registry', { kind: 'user', id: 'usr_bench', tenantId: TENANT, roles: ['CLERK'], permissions: ['registry.record.*'] }, 'bench-registry');
     const registry = await ctx.call<{ id: string }>('registry', 'defineRegistry', { tenantId: TENANT, ...PERSONS });

@@ -7,7 +7,7 @@ import { setPath } from './field-values.js';
 import { insertRecords, toRow } from './record-store.js';
 import { checkReadRequest, present, queryFlag, READ, reason, WRITE } from './records.js';
 import { registryCode, requireRegistry, tenantCode } from './registries.js';
-import { sealRecords, validateRecord } from './sealing.js';
+import { assignNumbers, sealRecords, validateRecord } from './sealing.js';
 import { mayReadPlainPii } from './visibility.js';
 
 export const MAX_IMPORT_ROWS = 50_000;
@@ -67,19 +67,23 @@ export async function importRecords(ctx: OperationContext, registry: Registry, f
     if (errors.length) failed.push({ row: i + 1, errors });
     else good.push({ row: i + 1, data: data as Record<string, unknown> });
   }
-  const sealed = await sealRecords(ctx, registry, good.map((g) => g.data));
-  const clashes = await uniqueClashes(ctx, registry, sealed.map((s, i) => ({ row: good[i]!.row, index: s.index })));
-  for (const [row, errors] of clashes) failed.push({ row, errors });
-  failed.sort((a, b) => a.row - b.row);
-  if (failed.length && onError === 'reject') throw RegistryErrors.importRejected(failed.flatMap((f) => f.errors).slice(0, 1000), failed.slice(0, 1000));
-  const entries = good.map((g, i) => ({ row: g.row, id: newId('rec'), sealed: sealed[i]! })).filter((e) => !clashes.has(e.row));
-  await ctx.transaction(async (tx) => {
-    if (entries.length === 0) return;
-    await insertRecords(tx.db, registry, ctx.actor.id, entries);
-    await tx.audit({ action: 'registry.record.imported', entityType: 'registry', entityId: registry.id, tenantId: registry.tenantId, data: { registry: registry.code, format, created: entries.length, failed: failed.length, ids: entries.slice(0, 1000).map((e) => e.id) } });
-    await tx.emit({ name: 'registry.records.imported', tenantId: registry.tenantId, payload: { registry: registry.code, created: entries.length } });
+  // Numbers, sealing and the unique check run in the import's transaction: a refused import uses
+  // up no numbers. (In a skip-import, a row refused for a unique clash after numbering leaves a gap.)
+  return ctx.transaction(async (tx) => {
+    await assignNumbers(ctx, registry, good.map((g) => g.data));
+    const sealed = await sealRecords(ctx, registry, good.map((g) => g.data));
+    const clashes = await uniqueClashes(ctx, registry, sealed.map((s, i) => ({ row: good[i]!.row, index: s.index })));
+    for (const [row, errors] of clashes) failed.push({ row, errors });
+    failed.sort((x, y) => x.row - y.row);
+    if (failed.length && onError === 'reject') throw RegistryErrors.importRejected(failed.flatMap((f) => f.errors).slice(0, 1000), failed.slice(0, 1000));
+    const entries = good.map((g, i) => ({ row: g.row, id: newId('rec'), sealed: sealed[i]! })).filter((e) => !clashes.has(e.row));
+    if (entries.length > 0) {
+      await insertRecords(tx.db, registry, ctx.actor.id, entries);
+      await tx.audit({ action: 'registry.record.imported', entityType: 'registry', entityId: registry.id, tenantId: registry.tenantId, data: { registry: registry.code, format, created: entries.length, failed: failed.length, ids: entries.slice(0, 1000).map((e) => e.id) } });
+      await tx.emit({ name: 'registry.records.imported', tenantId: registry.tenantId, payload: { registry: registry.code, created: entries.length } });
+    }
+    return { received: rows.length, created: entries.length, ids: entries.map((e) => e.id), failed };
   });
-  return { received: rows.length, created: entries.length, ids: entries.map((e) => e.id), failed };
 }
 
 /** Rows whose unique values repeat an earlier row or a stored record, with the field named. */

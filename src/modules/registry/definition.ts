@@ -42,6 +42,10 @@ export const definitionInput = z.object({
   schema: z.record(z.string(), z.unknown()).describe('JSON Schema 2020-12 of a record; the root is an object'),
   fields: z.record(fieldPath, fieldFlags).default({}),
   ownerField: fieldPath.optional().describe('the field holding the user id of the citizen the record is about'),
+  numbering: z
+    .object({ field: fieldPath, format: z.string().min(1).max(100).describe('a reference ID format, e.g. births.registration') })
+    .optional()
+    .describe('a human-facing number given to each new record that lacks one, from reference ID formats'),
   dedup: dedupConfig.optional(),
 });
 export type Definition = z.output<typeof definitionInput>;
@@ -117,6 +121,13 @@ export function checkDefinition(definition: Definition): Map<string, IndexedFiel
     if (flags.pii || flags.searchable || flags.unique) indexed.set(path, { path, kind: kindOf(node), flags });
   }
   if (definition.ownerField) nodeOf(definition.ownerField, 'definition.ownerField');
+  if (definition.numbering) {
+    const node = nodeOf(definition.numbering.field, 'definition.numbering.field');
+    if (node && kindOf(node) !== 'text') problems.push({ path: 'definition.numbering.field', message: 'numbers are text: the field must be a string' });
+    const required = (definition.schema.required as string[] | undefined) ?? [];
+    // Seva fills the number after validation: a schema requiring it would refuse every new record.
+    if (required.includes(definition.numbering.field)) problems.push({ path: 'definition.numbering.field', message: 'leave a numbered field out of "required": Seva fills it' });
+  }
   for (const [r, rule] of (definition.dedup?.rules ?? []).entries()) {
     for (const [c, cond] of rule.all.entries()) {
       const at = `definition.dedup.rules.${r}.all.${c}`;

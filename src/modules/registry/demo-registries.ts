@@ -39,6 +39,9 @@ export const PERSONS = {
   },
 } as const;
 
+/** The reference ID format birth registration numbers come from (defined by the seed). */
+export const BIRTH_NUMBER_FORMAT = { code: 'births.registration', template: 'BR-[fy:yyyy-yy]-[seq:6]' } as const;
+
 export const BIRTHS = {
   code: 'births',
   name: 'Birth register',
@@ -47,6 +50,7 @@ export const BIRTHS = {
       type: 'object',
       required: ['childName', 'dob', 'motherName'],
       properties: {
+        registrationNo: { type: 'string', maxLength: 40 },
         childName: { type: 'string', minLength: 1, maxLength: 200 },
         dob: { type: 'string', format: 'date' },
         placeOfBirth: { type: 'string', maxLength: 200 },
@@ -56,11 +60,13 @@ export const BIRTHS = {
       },
     },
     fields: {
+      registrationNo: { searchable: true, unique: true },
       childName: { searchable: true },
       motherName: { searchable: true },
       dob: { searchable: true },
       motherMobile: { pii: true, searchable: true },
     },
+    numbering: { field: 'registrationNo', format: BIRTH_NUMBER_FORMAT.code },
     dedup: {
       // A rule's score is the mean of its conditions' scores; dates 19 days apart score 0.39.
       threshold: 0.6,

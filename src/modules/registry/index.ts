@@ -13,7 +13,7 @@ import { seedRegistryDemo } from './seed.js';
 export const registryModule = defineModule({
   name: 'registry',
   summary: 'Registries of people, facilities, businesses…: records, search, de-duplication',
-  dependsOn: ['identity'],
+  dependsOn: ['identity', 'reference'],
   migrations: registryMigrations,
   events: {
     publishes: [

@@ -6,7 +6,7 @@ import { RegistryErrors } from './errors.js';
 import { sameJson } from './field-values.js';
 import { dropIndex, insertRecords, loadRecord, parseJson, reindex, toRow, writeVersion, type RecordRow } from './record-store.js';
 import { registryCode, requireRegistry, tenantCode } from './registries.js';
-import { OWNER_PURPOSE, sealRecords, unseal, validateRecord } from './sealing.js';
+import { assignNumbers, OWNER_PURPOSE, sealRecords, unseal, validateRecord } from './sealing.js';
 import { mayReadPlainPii, viewOf, PII_READ } from './visibility.js';
 
 export const WRITE = 'registry.record.write';
@@ -84,12 +84,14 @@ export function checkReadRequest(options: { plain?: boolean | undefined; reason?
   if (options.plain && !options.reason) throw RegistryErrors.reasonRequired();
 }
 
-export async function createRecord(ctx: OperationContext, registry: Registry, data: Record<string, unknown>, options: { checkDuplicates?: boolean } = {}) {
-  const problems = validateRecord(registry, data, 'data');
+export async function createRecord(ctx: OperationContext, registry: Registry, input: Record<string, unknown>, options: { checkDuplicates?: boolean } = {}) {
+  const problems = validateRecord(registry, input, 'data');
   if (problems.length) throw RegistryErrors.recordInvalid(problems);
-  const [sealed] = await sealRecords(ctx, registry, [data]);
   const id = newId('rec');
   return ctx.transaction(async (tx) => {
+    const data = structuredClone(input);
+    await assignNumbers(ctx, registry, [data]);
+    const [sealed] = await sealRecords(ctx, registry, [data]);
     await insertRecords(tx.db, registry, ctx.actor.id, [{ id, sealed: sealed! }]);
     const dedup = registry.definition.dedup;
     const candidates = dedup && (options.checkDuplicates ?? dedup.onCreate) ? await findCandidates(tx.db, registry, sealed!.index, id) : [];

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { identityModule } from '../identity/index.js';
-import { BIRTHS, PERSONS } from './demo-registries.js';
+import { referenceModuleWith } from '../reference/index.js';
+import { BIRTH_NUMBER_FORMAT, BIRTHS, PERSONS } from './demo-registries.js';
 import { registryModule } from './index.js';
 
 const T = 'in';
@@ -25,8 +26,9 @@ async function createPerson(data: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  t = await startTestRuntime([identityModule, registryModule]);
-  admin = await t.as({ id: 'usr_admin', tenantId: T, roles: ['ADMIN'], permissions: ['registry.*'] });
+  t = await startTestRuntime([identityModule, referenceModuleWith(), registryModule]);
+  admin = await t.as({ id: 'usr_admin', tenantId: T, roles: ['ADMIN'], permissions: ['registry.*', 'reference.id.generate'] });
+  expect((await call('POST', '/api/reference/v1/id-formats', await t.as({ tenantId: T, permissions: ['reference.*'] }), { tenantId: T, ...BIRTH_NUMBER_FORMAT })).status).toBe(201);
   for (const r of [PERSONS, BIRTHS]) expect((await call('POST', `${API}/registries`, admin, { tenantId: T, ...r })).status).toBe(201);
 }, 120_000);
 afterAll(() => t?.close());
@@ -188,6 +190,10 @@ describe('search and de-duplication', () => {
     const first = (await call('POST', url, admin, { tenantId: T, data: { childName: 'Priya Sharma', dob: '2026-10-01', motherName: 'Sunita Sharma' } })).body;
     const near = (await call('POST', url, admin, { tenantId: T, data: { childName: 'Priya Sharmaa', dob: '2026-10-20', motherName: 'Sunitha Sharma' } })).body;
     expect(near.duplicates.map((d: any) => d.recordId)).toEqual([first.id]);
+    // Registration numbers come from the reference ID format, one after the other.
+    const [a, b] = [first.data.registrationNo, near.data.registrationNo].map((n: string) => Number(n.split('-').at(-1)));
+    expect(first.data.registrationNo).toMatch(/^BR-\d{4}-\d{2}-\d{6}$/);
+    expect(b).toBe(a! + 1);
     expect(near.duplicates[0].reasons.map((r: any) => r.field)).toEqual(['childName', 'dob', 'motherName']);
     expect(near.duplicates[0].reasons[1].detail).toBe('19 days apart (at most 30)');
     const far = (await call('POST', url, admin, { tenantId: T, data: { childName: 'Priya Sharma', dob: '2027-01-20', motherName: 'Sunita Sharma' } })).body;

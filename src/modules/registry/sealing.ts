@@ -111,3 +111,19 @@ export async function unseal(ctx: OperationContext, tenantId: string, data: Reco
   for (const [path, ciphertext] of Object.entries(sealed)) setPath(full, path, JSON.parse(await ctx.crypto.decrypt(tenantId, ciphertext)));
   return full;
 }
+
+/**
+ * Gives records that lack one a number from the registry's reference ID format (in batches of
+ * 1000, the most `generateIds` allocates at once). Called inside the write's transaction, so the
+ * numbers of a refused write are not used up.
+ */
+export async function assignNumbers(ctx: OperationContext, registry: Registry, records: Array<Record<string, unknown>>): Promise<void> {
+  const numbering = registry.definition.numbering;
+  if (!numbering) return;
+  const lacking = records.filter((r) => getPath(r, numbering.field) === undefined);
+  for (let i = 0; i < lacking.length; i += 1000) {
+    const batch = lacking.slice(i, i + 1000);
+    const { ids } = await ctx.call<{ ids: string[] }>('reference', 'generateIds', { tenantId: registry.tenantId, format: numbering.format, count: batch.length });
+    batch.forEach((r, k) => setPath(r, numbering.field, ids[k]));
+  }
+}

@@ -1,10 +1,15 @@
 import { isSevaError, type OperationContext } from '../../kernel/index.js';
-import { BIRTHS, PERSONS } from './demo-registries.js';
+import { BIRTH_NUMBER_FORMAT, BIRTHS, PERSONS } from './demo-registries.js';
 
 const TENANT = 'in';
 
 /** The demo registries and a few records; a second `seva seed --demo` leaves them as they are. */
 export async function seedRegistryDemo(ctx: OperationContext): Promise<void> {
+  try {
+    await ctx.call('reference', 'createIdFormat', { tenantId: TENANT, ...BIRTH_NUMBER_FORMAT, timeZone: 'Asia/Kolkata' });
+  } catch (err) {
+    if (!(isSevaError(err) && err.status === 409)) throw err;
+  }
   for (const registry of [PERSONS, BIRTHS]) {
     try {
       await ctx.call('registry', 'defineRegistry', { tenantId: TENANT, ...registry });
