@@ -127,3 +127,12 @@ export async function assignNumbers(ctx: OperationContext, registry: Registry, r
     batch.forEach((r, k) => setPath(r, numbering.field, ids[k]));
   }
 }
+
+/**
+ * Makes (and commits) the tenant's data key before a write opens its transaction. A key created
+ * inside one transaction is invisible to concurrent writers until it commits, yet the key ring
+ * hands its id to them at once: two first imports of a tenant would fail.
+ */
+export async function ensureDataKey(ctx: OperationContext, tenantId: string): Promise<void> {
+  await ctx.crypto.encrypt(tenantId, '');
+}
