@@ -95,6 +95,23 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'notify.govstackSendEmailBatch': { recipientInfo: { batchEmailAsBase64: 'W10=' }, emailContent: { title: 't', content: 'c' } },
   'notify.govstackEmailCallback': { requestUid: 'req_any' },
   'notify.govstackEmailStatus': { requestUid: 'req_any' },
+  'registry.defineRegistry': { code: 'sneak', name: 'Sneak', definition: { schema: { type: 'object' } } },
+  'registry.updateRegistry': { code: 'sneak', version: 1 },
+  'registry.getRegistry': { code: 'sneak' },
+  'registry.createRecord': { registry: 'persons', data: {} },
+  'registry.getRecord': { registry: 'persons', id: 'rec_any' },
+  'registry.updateRecord': { registry: 'persons', id: 'rec_any', changes: {} },
+  'registry.deleteRecord': { registry: 'persons', id: 'rec_any' },
+  'registry.restoreRecord': { registry: 'persons', id: 'rec_any' },
+  'registry.listRecordVersions': { registry: 'persons', id: 'rec_any' },
+  'registry.listMyRecords': { registry: 'persons' },
+  'registry.searchRecords': { registry: 'persons' },
+  'registry.checkDuplicates': { registry: 'persons', id: 'rec_any' },
+  'registry.listDuplicates': { registry: 'persons' },
+  'registry.decideDuplicate': { registry: 'persons', id: 'rec_any', candidateId: 'rec_other', decision: 'not_duplicate', reason: 'sneaky' },
+  'registry.importRecords': { registry: 'persons', format: 'json', content: '[]' },
+  'registry.exportRecords': { registry: 'persons' },
+  'registry.personalDataUsage': { registry: 'persons', userId: 'usr_any' },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -106,7 +123,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({

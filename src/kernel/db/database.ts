@@ -1,4 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGlitePool } from './pglite-pool.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -6,6 +8,9 @@ import { SevaBootError } from '../errors/boot-error.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
+
+/** Fuzzy search (trigram similarity, double metaphone, levenshtein), as on PostgreSQL with contrib. */
+const PGLITE_EXTENSIONS = { pg_trgm, fuzzystrmatch };
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -89,6 +94,9 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
       options.pglite ??
       (await PGlite.create(inMemory ? undefined : dataDir, {
         parsers: { [INT8]: (value: string) => Number(value), [NUMERIC]: (value: string) => value },
+        // Contrib extensions PostgreSQL ships in its own packages; PGlite only makes them
+        // creatable when they are handed over here. A module still runs `create extension`.
+        extensions: PGLITE_EXTENSIONS,
       }));
   } catch (err) {
     lock?.release();
