@@ -2,6 +2,7 @@ import { createDecipheriv, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
+import { inTransaction } from '../db/transaction-scope.js';
 import { KeyRing } from './envelope.js';
 
 let t: TestDatabase;
@@ -104,6 +105,33 @@ describe('KeyRing', () => {
     for (const tenant of tenants) expect(await activeKeys(tenant)).toHaveLength(1);
     const reader = new KeyRing(db, master);
     for (const s of sealed) expect(await reader.decrypt(s.tenant, s.value)).toBe(s.text);
+  });
+
+  it('never hands a key made inside an open transaction to a caller outside it, committed or rolled back', async () => {
+    for (const outcome of ['commit', 'rollback'] as const) {
+      const tenant = `open.${outcome}`;
+      const ring = new KeyRing(db, master);
+      let started!: () => void;
+      const insideStarted = new Promise<void>((resolve) => (started = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const inside = inTransaction(db, async () => {
+        const sealing = ring.encrypt(tenant, 'inside');
+        started();
+        await sealing;
+        await gate;
+        if (outcome === 'rollback') throw new Error('undo');
+      });
+      await insideStarted;
+      // Another request of the same process (not inside that transaction) wants the same first key meanwhile.
+      const outside = ring.encrypt(tenant, 'outside');
+      setTimeout(release, 50);
+      if (outcome === 'rollback') await expect(inside).rejects.toThrow('undo');
+      else await inside;
+      const sealed = await outside;
+      expect(await new KeyRing(db, master).decrypt(tenant, sealed)).toBe('outside');
+      expect(await activeKeys(tenant)).toHaveLength(1);
+    }
   });
 
   it('refuses a master key that is not 32 bytes', () => {

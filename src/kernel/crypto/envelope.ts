@@ -26,7 +26,7 @@ export class KeyRing {
   /** Unwrapped keys by id; a key id never changes its key, so these never go stale. */
   private readonly keys = new Map<string, { tenantId: string; key: Buffer }>();
   private readonly active = new Map<string, { keyId: string; until: number }>();
-  /** Callers in this process racing for a tenant's first key share one database round. */
+  /** Callers in this process racing for a tenant's first key outside a transaction share one database round. */
   private readonly pending = new Map<string, Promise<string>>();
 
   constructor(
@@ -77,6 +77,9 @@ export class KeyRing {
   private async activeKeyId(tenantId: string): Promise<string> {
     const cached = this.active.get(tenantId);
     if (cached && cached.until > Date.now()) return cached.keyId;
+    // A key made inside a transaction is invisible to everyone else until it commits, and gone if
+    // it rolls back: such a caller finds or makes its key alone instead of sharing it.
+    if (currentTransaction()) return this.loadOrCreateActive(tenantId);
     let pending = this.pending.get(tenantId);
     if (!pending) {
       pending = this.loadOrCreateActive(tenantId).finally(() => this.pending.delete(tenantId));
