@@ -90,10 +90,17 @@ export const citizenOperations = {
 };
 
 /**
- * A citizen uploads, reads and deletes their own documents, and reads their in-app messages and
- * sets their notification preferences (the files and notify modules' permissions).
+ * A citizen uploads, reads and deletes their own documents, reads their in-app messages, sets
+ * their notification preferences and reads registry records they own (other modules' permissions).
  */
-const CITIZEN_FILE_PERMISSIONS = ['files.file.upload', 'files.file.read', 'files.file.delete', 'notify.inbox.use', 'notify.preference.manage'];
+const CITIZEN_PERMISSIONS = [
+  'files.file.upload',
+  'files.file.read',
+  'files.file.delete',
+  'notify.inbox.use',
+  'notify.preference.manage',
+  'registry.record.own.read',
+];
 
 const DEMO_CITIZEN = { tenant: 'in.ka.bengaluru', mobile: '9999900001', name: 'Demo Citizen' };
 
@@ -101,7 +108,7 @@ const DEMO_CITIZEN = { tenant: 'in.ka.bengaluru', mobile: '9999900001', name: 'D
 export async function seedDemoCitizen(ctx: OperationContext): Promise<{ label: string; value: string }> {
   const root = rootOf(DEMO_CITIZEN.tenant);
   let role = await ctx.db.selectFrom('roles').select('id').where('tenant_id', '=', root).where('code', '=', CITIZEN_ROLE).executeTakeFirst();
-  if (!role) role = await createRole(ctx, { tenantId: root, code: CITIZEN_ROLE, name: 'Citizen', permissions: [SESSION_PERMISSION, ...CITIZEN_FILE_PERMISSIONS] });
+  if (!role) role = await createRole(ctx, { tenantId: root, code: CITIZEN_ROLE, name: 'Citizen', permissions: [SESSION_PERMISSION, ...CITIZEN_PERMISSIONS] });
   const bidx = ctx.crypto.blindIndex(root, 'mobile', DEMO_CITIZEN.mobile);
   const existing = await ctx.db.selectFrom('users').select('id').where('root_tenant', '=', root).where('kind', '=', 'citizen').where('mobile_bidx', '=', bidx).executeTakeFirst();
   if (!existing) {
