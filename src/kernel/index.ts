@@ -19,7 +19,9 @@ export { verifyAuditChain } from './audit/verify.js';
 export { renderTemplate, templateVariables, escapeHtml, TemplateSyntaxError, TemplateVariablesMissing, type Escaping } from './templates/render.js';
 export type { SevaEvent, NewEvent } from './events/types.js';
 export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';
-export { tenantCovers } from './modules/tenant-scope.js';
+export { tenantCovers, tenantChain, tenantCode, TENANT_CODE } from './modules/tenant-scope.js';
+export { canonicalLocale, DEFAULT_LOCALE, localeChain, localeTag, textDirection } from './i18n/locales.js';
+export { jsonSchemaProblem, validateJson } from './validation/json-schema.js';
 export {
   defineModule,
   defineOperation,

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SevaError } from '../errors/seva-error.js';
 import type { Actor } from './actor.js';
 import type { OperationDef } from './define.js';
@@ -49,4 +50,18 @@ function valuesAt(value: unknown, steps: readonly string[], path: Array<string |
   if (!each) return valuesAt(next, rest, [...path, key]);
   if (!Array.isArray(next)) return [];
   return next.flatMap((item, index) => valuesAt(item, rest, [...path, key, index]));
+}
+
+/** A tenant code: a root of 2–10 letters, then dotted segments (`in.ka.bengaluru`). */
+export const TENANT_CODE = /^[a-z]{2,10}(\.[a-z0-9_]{1,30})*$/;
+export const tenantCode = z.string().regex(TENANT_CODE, 'a dotted tenant code such as in.ka.bengaluru');
+
+/**
+ * The tenant and those it inherits configuration from, nearest first:
+ * `in.ka.bengaluru` → [`in.ka.bengaluru`, `in.ka`, `in`]. The hierarchy is the dotted code itself.
+ */
+export function tenantChain(tenant: string): string[] {
+  const chain: string[] = [];
+  for (let at = tenant.length; at > 0; at = tenant.lastIndexOf('.', at - 1)) chain.push(tenant.slice(0, at));
+  return chain;
 }

@@ -1,4 +1,4 @@
-import { defineOperation, KernelErrors, newId, z, type OperationContext } from '../../kernel/index.js';
+import { defineOperation, KernelErrors, localeTag, newId, z, type OperationContext } from '../../kernel/index.js';
 import { IdentityErrors } from './errors.js';
 import { CITIZEN_ROLE } from './otp.js';
 import { maskEmail, maskMobile } from './pii.js';
@@ -7,17 +7,7 @@ import { rootOf } from './tenants.js';
 import { SESSION_PERMISSION } from './token-settings.js';
 
 /** A BCP 47 language tag (`hi-IN`, `kn`, `en-IN`), stored in its canonical form. */
-export const locale = z
-  .string()
-  .max(35)
-  .refine((v) => {
-    try {
-      return Intl.getCanonicalLocales(v).length === 1;
-    } catch {
-      return false;
-    }
-  }, 'a BCP 47 language tag such as hi-IN')
-  .transform((v) => Intl.getCanonicalLocales(v)[0]!);
+export const locale = localeTag;
 
 const profileOut = z.object({
   id: z.string(),

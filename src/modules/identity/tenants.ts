@@ -1,8 +1,7 @@
-import { defineOperation, z, type OperationContext } from '../../kernel/index.js';
+import { defineOperation, TENANT_CODE, tenantCode, z, type OperationContext } from '../../kernel/index.js';
 import { IdentityErrors } from './errors.js';
 
-export const TENANT_CODE = /^[a-z]{2,10}(\.[a-z0-9_]{1,30})*$/;
-export const tenantCode = z.string().regex(TENANT_CODE, 'a dotted tenant code such as in.ka.bengaluru');
+export { TENANT_CODE, tenantCode };
 
 const tenantOut = z.object({
   code: z.string(),

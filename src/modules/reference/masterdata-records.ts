@@ -1,6 +1,5 @@
-import { defineOperation, newId, z, type OperationContext } from '../../kernel/index.js';
+import { defineOperation, newId, validateJson, z, type OperationContext } from '../../kernel/index.js';
 import { ReferenceErrors } from './errors.js';
-import { schemaProblems, validatorFor } from './json-schema.js';
 import { requireSchema, schemaCode, type SchemaOut } from './masterdata-schemas.js';
 import { masterdataArea, type ReferenceState } from './reference-state.js';
 import { byNearest, fromJson, iso, tenantChain, tenantCode } from './tenant-chain.js';
@@ -36,9 +35,7 @@ export function toRecord(row: any): RecordOut {
 
 /** Checks `data` against the schema; the problems name the field from `prefix` (`body.data.fee.amount`). */
 export function validateRecord(schema: SchemaOut, data: unknown, prefix: string, coerce = false) {
-  const { strict, coercing } = validatorFor(`${schema.tenantId}|${schema.code}|${schema.version}`, schema.definition);
-  const validate = coerce ? coercing : strict;
-  return validate(data) ? [] : schemaProblems(validate.errors, prefix);
+  return validateJson(`${schema.tenantId}|${schema.code}|${schema.version}`, schema.definition, data, prefix, coerce);
 }
 
 /**

@@ -1,6 +1,5 @@
-import { z, type FieldProblem } from '../../kernel/index.js';
+import { jsonSchemaProblem, z, type FieldProblem } from '../../kernel/index.js';
 import { RegistryErrors } from './errors.js';
-import { schemaProblem } from './json-schema.js';
 
 const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,4}$/;
 export const fieldPath = z.string().regex(FIELD_PATH, 'a property name, or a dotted path to a nested one (child.firstName)');
@@ -106,7 +105,7 @@ const PLAIN_ONLY: ReadonlySet<string> = new Set(['withinDays', 'editDistance', '
 export function checkDefinition(definition: Definition): Map<string, IndexedField> {
   const problems: FieldProblem[] = [];
   if (definition.schema.type !== 'object') problems.push({ path: 'definition.schema.type', message: 'the root must be "object" (a record is an object)' });
-  const compileProblem = schemaProblem(definition.schema);
+  const compileProblem = jsonSchemaProblem(definition.schema);
   if (compileProblem) problems.push({ path: 'definition.schema', message: compileProblem });
   const indexed = new Map<string, IndexedField>();
   const nodeOf = (path: string, at: string) => {

@@ -1,9 +1,8 @@
-import { defineOperation, newId, sql, z, type OperationContext } from '../../kernel/index.js';
+import { defineOperation, newId, sql, tenantCode, z, type OperationContext } from '../../kernel/index.js';
 import { checkDefinition, definitionInput, toRegistry, type Registry } from './definition.js';
 import { RegistryErrors } from './errors.js';
 
-const TENANT_CODE = /^[a-z]{2,10}(\.[a-z0-9_]{1,30})*$/;
-export const tenantCode = z.string().regex(TENANT_CODE, 'a dotted tenant code such as in.ka.bengaluru');
+export { tenantCode };
 export const registryCode = z.string().regex(/^[a-z][a-z0-9_-]{1,40}$/, 'lower case letters, digits, "_" or "-", 2 to 41 characters');
 export const MANAGE = 'registry.registry.manage';
 export const READ_REGISTRY = 'registry.registry.read';

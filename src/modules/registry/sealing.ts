@@ -1,7 +1,6 @@
-import { sql, type FieldProblem, type OperationContext } from '../../kernel/index.js';
+import { sql, validateJson, type FieldProblem, type OperationContext } from '../../kernel/index.js';
 import type { IndexedField, Registry } from './definition.js';
 import { asText, deletePath, getPath, normaliseText, setPath } from './field-values.js';
-import { validateAgainst } from './json-schema.js';
 
 /** One `record_index` row without its record id. */
 export interface IndexRow {
@@ -27,7 +26,7 @@ const phoneticPurpose = (registry: Registry, field: string) => `registry:${regis
 export const OWNER_PURPOSE = 'registry:owner';
 
 export function validateRecord(registry: Registry, data: unknown, prefix: string, coerce = false): FieldProblem[] {
-  return validateAgainst(`${registry.id}:${registry.version}`, registry.definition.schema, data, prefix, coerce);
+  return validateJson(`${registry.id}:${registry.version}`, registry.definition.schema, data, prefix, coerce);
 }
 
 /**

@@ -1,12 +1,17 @@
+/**
+ * JSON Schema 2020-12 for data that modules define at run time (master data, registries): ajv in
+ * strict mode with formats, validators compiled once per process and bounded in number, errors as
+ * the kernel's field problems.
+ */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { FieldProblem } from '../../kernel/index.js';
+import type { FieldProblem } from '../errors/seva-error.js';
 
 // ajv-formats is CommonJS with a default export; NodeNext sees the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => void;
 
 function makeAjv(coerce: boolean): Ajv2020 {
-  // allErrors: a clerk fixing a record (or a CSV row) wants every problem at once.
+  // allErrors: whoever fixes a record (or a CSV row) wants every problem at once.
   const ajv = new Ajv2020({ allErrors: true, strict: true, logger: false, coerceTypes: coerce ? 'array' : false });
   addFormats(ajv);
   return ajv;
@@ -17,8 +22,8 @@ const strictAjv = makeAjv(false);
 const coercingAjv = makeAjv(true);
 const compiled = new Map<string, { strict: ValidateFunction; coercing: ValidateFunction }>();
 
-/** Compiles a registry's JSON Schema; the message of a schema ajv refuses, or undefined. */
-export function schemaProblem(schema: Record<string, unknown>): string | undefined {
+/** Compiles a JSON Schema; the message of a schema ajv refuses, or undefined. */
+export function jsonSchemaProblem(schema: Record<string, unknown>): string | undefined {
   try {
     const { strict, coercing } = compile(schema);
     // Only a check: the validators used for records are compiled (and cached) on first use.
@@ -37,7 +42,7 @@ function compile(schema: Record<string, unknown>) {
 }
 
 /** Validates `data` (coerced in place when `coerce`), with problems named from `prefix`. */
-export function validateAgainst(cacheKey: string, schema: Record<string, unknown>, data: unknown, prefix: string, coerce = false): FieldProblem[] {
+export function validateJson(cacheKey: string, schema: Record<string, unknown>, data: unknown, prefix: string, coerce = false): FieldProblem[] {
   let entry = compiled.get(cacheKey);
   if (!entry) {
     entry = compile(schema);
