@@ -19,6 +19,15 @@ export { verifyAuditChain } from './audit/verify.js';
 export type { SevaEvent, NewEvent } from './events/types.js';
 export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';
 export { tenantCovers } from './modules/tenant-scope.js';
+export { evaluateExpression, conditionHolds, expressionProblems, isTruthy, type Expression } from './expressions/evaluate.js';
+export {
+  parseSlaDuration,
+  addBusinessDuration,
+  addElapsedDuration,
+  isBusinessDay,
+  type SlaDuration,
+  type BusinessCalendar,
+} from './calendar/business-days.js';
 export {
   defineModule,
   defineOperation,
