@@ -3,7 +3,7 @@
  * Modules get everything else through the context their operations receive.
  */
 export { z } from 'zod';
-export { sql, type Kysely, type Transaction } from 'kysely';
+export { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 
 export { loadConfig } from './config/load.js';
 export { configSchema, ENV_NAMES, type SevaConfig } from './config/schema.js';

@@ -15,6 +15,7 @@ import { staffOperations } from './staff.js';
 import { tenantOperations } from './tenants.js';
 import { citizenOperations } from './citizens.js';
 import { devOutboxOperations } from './dev-outbox.js';
+import { eligibleEmployeeOperations } from './eligible-employees.js';
 import type { IdentityOptions } from './rate-limits.js';
 
 /** Tenants, roles, employees, and the tokens that sign them in (see README.md). */
@@ -34,6 +35,7 @@ export const identityModule = defineModule({
     ...secondFactorOperations,
     ...clientOperations,
     ...staffOperations,
+    ...eligibleEmployeeOperations,
     ...citizenOperations,
     ...devOutboxOperations,
     ...keyRotationOperations,
