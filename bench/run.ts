@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `workflow`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { installCleanup, removeLater } from './lib/seva-process.js';
 import { outboxBench } from './outbox.js';
 import { referenceBench } from './reference.js';
 import { startupBench } from './startup.js';
+import { workflowBench } from './workflow.js';
 
 const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   startup: startupBench,
@@ -21,6 +22,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   auth: authBench,
   reference: referenceBench,
   files: filesBench,
+  workflow: workflowBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */
