@@ -164,8 +164,8 @@ async function inbox(runtime: Runtime, base: string, employee: { wards: string; 
   progress(`  loaded and analysed in ${fmt(loadMs / 1000, 1)} s`);
   const rows: Row[] = [note(`workflow: ${fmt(INSTANCES)} instances loaded (generate_series + analyze)`, ENGINE, `${fmt(loadMs / 1000, 1)} s`, '—')];
   const profiles = [
-    { label: 'two wards (~1,400 active records visible)', id: employee.wards, target: true },
-    { label: 'whole city (~35,000 active records visible)', id: employee.city, target: false },
+    { label: 'two wards (2,000 active records visible)', id: employee.wards, target: true },
+    { label: 'whole city (50,000 active records visible)', id: employee.city, target: false },
   ];
   for (const profile of profiles) {
     const headers = { 'x-seva-actor': await runtime.internalToken({ kind: 'user', id: profile.id, tenantId: city(3), roles: ['BENCH'], permissions: ['workflow.*'] }) };

@@ -64,7 +64,9 @@ async function mayActWhere(state: WorkflowState, ctx: OperationContext, tenant: 
   const jurisdiction = await jurisdictionOf(state, ctx, me);
   const chain = tenantChain(tenant);
   if (!jurisdiction.some((j) => chain.includes(j))) {
-    where.push(jurisdiction.length > 0 ? sql<boolean>`(boundary_path && ${jurisdiction}::text[] or assignee = ${me})` : sql<boolean>`assignee = ${me}`);
+    // Alone (no "or assigned to me"), so the GIN index on boundary_path drives the query:
+    // assignment and escalation only ever pick employees whose jurisdiction covers the record.
+    where.push(jurisdiction.length > 0 ? sql<boolean>`boundary_path && ${jurisdiction}::text[]` : sql<boolean>`assignee = ${me}`);
   }
   return where;
 }
