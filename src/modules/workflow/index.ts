@@ -48,7 +48,7 @@ export function workflowModuleWith(options: WorkflowOptions = {}) {
       ...timerOperations(state),
       ...figureOperations(state),
     },
-    jobs: timerJobs(state),
+    jobs: options.scheduledSweep === false ? {} : timerJobs(state),
     // No routes of its own: the hook keeps the runtime, whose system contexts read holidays,
     // boundaries and staff whatever the caller's own rights.
     routes(_app, runtime) {

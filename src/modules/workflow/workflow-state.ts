@@ -4,6 +4,8 @@ import type { Definition } from './definition-schema.js';
 export interface WorkflowOptions {
   /** The time the module sees (tests move it instead of waiting). */
   clock?: () => Date;
+  /** false: no scheduled sweep (tests run the passes themselves, so no job races their clock). */
+  scheduledSweep?: boolean;
 }
 
 /** A small per-process cache with a time to live; changes elsewhere drop it through listeners. */

@@ -36,7 +36,7 @@ async function act(who: string, id: string, action: string, extra: object = {}) 
 }
 
 beforeAll(async () => {
-  t = await startTestRuntime([identityModule, referenceModuleWith(), workflowModuleWith({ clock: () => now })]);
+  t = await startTestRuntime([identityModule, referenceModuleWith(), workflowModuleWith({ clock: () => now, scheduledSweep: false })]);
   sys = t.runtime.contextFor('identity', systemActor('test'));
   for (const [code, name] of [['in', 'India'], ['in.ka', 'Karnataka'], [CITY, 'Bengaluru'], ['in.ka.mysuru', 'Mysuru']]) await sys.call('identity', 'createTenant', { code, name });
   for (const role of ['COUNTER_EMPLOYEE', 'FIELD_INSPECTOR', 'APPROVER', 'GRO', 'CITIZEN']) {
@@ -191,7 +191,7 @@ describe('processes', () => {
   it('lets exactly one of two employees acting at once win; the other gets 409', async () => {
     const p = await start('clerkA', 'TL', 'TL-RACE', 'BLR.W001');
     const payload = { version: p.version, attachments: [{ fileId: 'fil_3', documentType: 'OWNER_ID' }] };
-    const [a, b] = await Promise.all([post('clerkA', `/processes/${p.id}/actions`, { action: 'VERIFY', ...payload }), post('clerkB', `/processes/${p.id}/actions`, { action: 'SEND_BACK', ...payload })]);
+    const [a, b] = await Promise.all([post('clerkA', `/processes/${p.id}/actions`, { action: 'VERIFY', ...payload }), post('clerkB', `/processes/${p.id}/actions`, { action: 'VERIFY', ...payload })]);
     expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
     const loser = a.statusCode === 409 ? a : b;
     expect(loser.json().code).toBe('CONFLICT');
@@ -241,7 +241,7 @@ describe('SLA timers', () => {
     expect(second).toMatchObject({ assignee: ids.supt, sla: { escalationLevel: 2 } });
     advance(DAY);
     expect((await post('admin', '/timers/run', {})).json()).toMatchObject({ escalated: 0 });
-    const events = await t.runtime.database.db.selectFrom('kernel.outbox' as any).select('payload').where('name', '=', 'workflow.sla.breached').execute();
+    const events = await t.runtime.database.db.selectFrom('kernel.outbox' as any).select('payload').where('name', '=', 'workflow.sla.breached').orderBy('seq').execute();
     const mine = events.map((e: any) => (typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload)).filter((e: any) => e.processId === p.id);
     expect(mine.map((e: any) => [e.scope, e.level, e.escalatedTo?.assignee])).toEqual([
       ['state', 1, ids.approver],
