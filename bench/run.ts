@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, `registry`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, `registry`, `workflow`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { outboxBench } from './outbox.js';
 import { referenceBench } from './reference.js';
 import { registryBench } from './registry.js';
 import { startupBench } from './startup.js';
+import { workflowBench } from './workflow.js';
 
 const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   startup: startupBench,
@@ -25,6 +26,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   files: filesBench,
   notify: notifyBench,
   registry: registryBench,
+  workflow: workflowBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */

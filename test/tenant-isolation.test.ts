@@ -40,6 +40,13 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'notify.markRead': 'the caller’s own in-app message by id; another user’s answers 404 (notify tests)',
   'notify.listPreferences': 'the caller’s own preferences, no tenant input',
   'notify.setPreference': 'the caller’s own preferences, no tenant input',
+  'workflow.getProcess': 'looked up by id: checked below, another tenant’s process answers 404',
+  'workflow.processHistory': 'looked up by id: checked below, another tenant’s process answers 404',
+  'workflow.takeAction': 'looked up by id: checked below, another tenant’s process answers 404',
+  'workflow.claimProcess': 'looked up by id: checked below, another tenant’s process answers 404',
+  'workflow.releaseProcess': 'looked up by id: checked below, another tenant’s process answers 404',
+  'workflow.reassignProcess': 'looked up by id: checked below, another tenant’s process answers 404',
+  'workflow.runTimers': 'platform timer pass (permission workflow.timers.run), no tenant input',
 };
 
 /**
@@ -50,6 +57,13 @@ const CUSTOM_ROUTES: Record<string, string> = {
   'identity.oauthToken': 'public OAuth token endpoint; signs in to the tenant named in the request (login tests)',
   'identity.requestOtp': 'public; sends a code for the named tenant, answers the same whether an account exists (otp tests)',
   'notify.smsReceipt': 'SMS provider webhook, authenticated by an HMAC signature; the message is found by its provider id (notify tests)',
+};
+
+const SNEAK_WORKFLOW = {
+  code: 'SNEAK',
+  name: 'Sneak',
+  states: [{ name: 'OPEN', start: true }, { name: 'DONE', terminal: true }],
+  actions: [{ name: 'FINISH', from: ['OPEN'], to: 'DONE', roles: ['ADMIN'] }],
 };
 
 /** Valid values for required fields the generic filler cannot derive. */
@@ -112,6 +126,11 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'registry.importRecords': { registry: 'persons', format: 'json', content: '[]' },
   'registry.exportRecords': { registry: 'persons' },
   'registry.personalDataUsage': { registry: 'persons', userId: 'usr_any' },
+  'workflow.defineWorkflow': { definition: SNEAK_WORKFLOW },
+  'workflow.validateWorkflow': { definition: SNEAK_WORKFLOW },
+  'workflow.getWorkflow': { code: 'SNEAK' },
+  'workflow.startProcess': { service: 'SNEAK', businessId: 'B1' },
+  'workflow.findProcess': { service: 'SNEAK', businessId: 'B1' },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -123,7 +142,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({
@@ -310,6 +329,25 @@ describe('tenant isolation across every module route', () => {
     const upload = await t.runtime.http.inject({ method: 'POST', url: '/api/files/v1/files?purpose=document&tenantId=tb', headers: { ...headers, 'content-type': 'application/pdf' }, payload: pdf });
     expect(upload.json()).toMatchObject({ status: 403, code: 'TENANT_FORBIDDEN' });
     expect((await t.runtime.http.inject({ url: `/api/files/v1/files/${id}`, headers: owner })).json()).toMatchObject({ id, record: null });
+  });
+
+  it('answers 404 for another tenant’s workflow process looked up by id, on every route that takes one', async () => {
+    const platform = t.runtime.contextFor('workflow', systemActor('test'));
+    await platform.call('workflow', 'defineWorkflow', { tenantId: 'tb', definition: SNEAK_WORKFLOW });
+    const process = await platform.call<{ id: string; version: number }>('workflow', 'startProcess', { tenantId: 'tb', service: 'SNEAK', businessId: 'TB-1' });
+    const headers = { authorization: `Bearer ${token}` };
+    const base = `/api/workflow/v1/processes/${process.id}`;
+    const byId = [
+      { method: 'GET' as const, url: base },
+      { method: 'GET' as const, url: `${base}/history` },
+      { method: 'POST' as const, url: `${base}/actions`, payload: { action: 'FINISH', version: 1 } },
+      { method: 'POST' as const, url: `${base}/claim`, payload: {} },
+      { method: 'POST' as const, url: `${base}/release`, payload: {} },
+      { method: 'POST' as const, url: `${base}/reassign`, payload: { assignee: null } },
+    ];
+    for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
+    const after = await platform.call<{ state: string; version: number; claimedBy: string | null }>('workflow', 'getProcess', { id: process.id });
+    expect(after).toMatchObject({ state: 'OPEN', version: 1, claimedBy: null });
   });
 
   it('lets the same admin act in its own tenant and below, and the platform anywhere', async () => {

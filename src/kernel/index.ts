@@ -3,7 +3,7 @@
  * Modules get everything else through the context their operations receive.
  */
 export { z } from 'zod';
-export { sql, type Kysely, type Transaction } from 'kysely';
+export { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 
 export { loadConfig } from './config/load.js';
 export { configSchema, ENV_NAMES, type SevaConfig } from './config/schema.js';
@@ -22,6 +22,15 @@ export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor
 export { tenantCovers, tenantChain, tenantCode, TENANT_CODE } from './modules/tenant-scope.js';
 export { canonicalLocale, DEFAULT_LOCALE, localeChain, localeTag, textDirection } from './i18n/locales.js';
 export { jsonSchemaProblem, validateJson } from './validation/json-schema.js';
+export { evaluateExpression, conditionHolds, expressionProblems, isTruthy, type Expression } from './expressions/evaluate.js';
+export {
+  parseSlaDuration,
+  addBusinessDuration,
+  addElapsedDuration,
+  isBusinessDay,
+  type SlaDuration,
+  type BusinessCalendar,
+} from './calendar/business-days.js';
 export {
   defineModule,
   defineOperation,

@@ -16,6 +16,7 @@ import { tenantOperations } from './tenants.js';
 import { citizenOperations } from './citizens.js';
 import { devOutboxOperations } from './dev-outbox.js';
 import { contactOperations } from './contacts.js';
+import { eligibleEmployeeOperations } from './eligible-employees.js';
 import type { IdentityOptions } from './rate-limits.js';
 
 /** Tenants, roles, employees, and the tokens that sign them in (see README.md). */
@@ -35,6 +36,7 @@ export const identityModule = defineModule({
     ...secondFactorOperations,
     ...clientOperations,
     ...staffOperations,
+    ...eligibleEmployeeOperations,
     ...citizenOperations,
     ...devOutboxOperations,
     ...contactOperations,

@@ -19,12 +19,16 @@ const DESIGNATIONS = [
  * identity directory, and the tenant's documents) until the service modules that define the real ones exist.
  */
 const PLACEHOLDER = ['identity.tenant.read', 'identity.staff.read', 'files.file.upload', 'files.file.read', 'files.any.read', 'files.file.attach'];
+/** Working a workflow inbox: read definitions and records, act, claim. */
+const WORKFLOW_ACT = ['workflow.definition.read', 'workflow.process.read', 'workflow.transition', 'workflow.process.claim', 'workflow.inbox.read'];
+/** Supervisors also reassign records and read SLA figures. */
+const WORKFLOW_SUPERVISE = [...WORKFLOW_ACT, 'workflow.process.reassign', 'workflow.sla.read'];
 const ROLES = [
-  { code: 'COUNTER_EMPLOYEE', name: 'Counter employee' },
-  { code: 'FIELD_INSPECTOR', name: 'Field inspector' },
-  { code: 'APPROVER', name: 'Approver' },
-  { code: 'GRO', name: 'Grievance routing officer' },
-  { code: 'CASHIER', name: 'Cashier' },
+  { code: 'COUNTER_EMPLOYEE', name: 'Counter employee', permissions: [...PLACEHOLDER, ...WORKFLOW_ACT, 'workflow.process.start'] },
+  { code: 'FIELD_INSPECTOR', name: 'Field inspector', permissions: [...PLACEHOLDER, ...WORKFLOW_ACT] },
+  { code: 'APPROVER', name: 'Approver', permissions: [...PLACEHOLDER, ...WORKFLOW_SUPERVISE] },
+  { code: 'GRO', name: 'Grievance routing officer', permissions: [...PLACEHOLDER, ...WORKFLOW_SUPERVISE, 'workflow.process.start'] },
+  { code: 'CASHIER', name: 'Cashier', permissions: PLACEHOLDER },
 ];
 const EMPLOYEES = [
   { city: 'in.ka.bengaluru', username: 'clerk1', name: 'Counter Clerk One', role: 'COUNTER_EMPLOYEE', department: 'REV', designation: 'CLERK', label: 'counter clerk (tenant in.ka.bengaluru)' },
@@ -42,7 +46,7 @@ export async function seedStaff(ctx: OperationContext): Promise<Array<{ label: s
   }
   for (const role of ROLES) {
     const exists = await ctx.db.selectFrom('roles').select('id').where('tenant_id', '=', 'in').where('code', '=', role.code).executeTakeFirst();
-    if (!exists) await createRole(ctx, { tenantId: 'in', ...role, permissions: PLACEHOLDER });
+    if (!exists) await createRole(ctx, { tenantId: 'in', ...role });
   }
   const credentials: Array<{ label: string; value: string }> = [];
   for (const e of EMPLOYEES) {
