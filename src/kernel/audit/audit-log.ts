@@ -37,28 +37,37 @@ export interface AuditRecord {
  * keeps `n` free of gaps and every entry linked to the one before it.
  */
 export async function appendAudit(trx: Kysely<any>, entry: AuditEntry): Promise<{ n: number; hash: string }> {
+  return appendAuditEntries(trx, [entry]);
+}
+
+/**
+ * Appends entries in order under one acquisition of the lock: one head read, one insert, one head
+ * update. The lock is held until the transaction ends, so callers append as late as they can.
+ */
+export async function appendAuditEntries(trx: Kysely<any>, entries: ReadonlyArray<AuditEntry & { at?: string }>): Promise<{ n: number; hash: string }> {
   if (!trx.isTransaction) throw new Error('appendAudit must run inside a transaction');
   await sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(trx);
   const head = await trx.selectFrom('kernel.audit_head').select(['n', 'hash']).where('id', '=', 1).executeTakeFirst();
   if (!head) throw new Error('the audit head checkpoint is missing; run verifyAuditChain');
-  const record: AuditRecord = {
-    n: Number(head.n) + 1,
-    id: newId('aud'),
-    at: new Date().toISOString(),
-    tenantId: entry.tenantId ?? null,
-    actorId: entry.actorId,
-    action: entry.action,
-    entityType: entry.entityType,
-    entityId: entry.entityId,
-    requestId: entry.requestId ?? null,
-    // Hash what jsonb will give back: a JSON round trip drops undefined and turns dates to text.
-    data: JSON.parse(JSON.stringify(entry.data ?? {})),
-  };
-  const prevHash = head.hash as string;
-  const hash = auditHash(prevHash, record);
-  await trx
-    .insertInto('kernel.audit_log')
-    .values({
+  let n = Number(head.n);
+  let prevHash = head.hash as string;
+  const rows: Array<Record<string, unknown>> = [];
+  for (const entry of entries) {
+    const record: AuditRecord = {
+      n: ++n,
+      id: newId('aud'),
+      at: entry.at ?? new Date().toISOString(),
+      tenantId: entry.tenantId ?? null,
+      actorId: entry.actorId,
+      action: entry.action,
+      entityType: entry.entityType,
+      entityId: entry.entityId,
+      requestId: entry.requestId ?? null,
+      // Hash what jsonb will give back: a JSON round trip drops undefined and turns dates to text.
+      data: JSON.parse(JSON.stringify(entry.data ?? {})),
+    };
+    const hash = auditHash(prevHash, record);
+    rows.push({
       n: record.n,
       id: record.id,
       at: record.at,
@@ -71,10 +80,12 @@ export async function appendAudit(trx: Kysely<any>, entry: AuditEntry): Promise<
       data: JSON.stringify(record.data),
       prev_hash: prevHash,
       hash,
-    })
-    .execute();
-  await trx.updateTable('kernel.audit_head').set({ n: record.n, hash }).where('id', '=', 1).execute();
-  return { n: record.n, hash };
+    });
+    prevHash = hash;
+  }
+  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('kernel.audit_log').values(rows.slice(i, i + 500)).execute();
+  await trx.updateTable('kernel.audit_head').set({ n, hash: prevHash }).where('id', '=', 1).execute();
+  return { n, hash: prevHash };
 }
 
 export function auditHash(prevHash: string, record: AuditRecord): string {

@@ -82,6 +82,29 @@ describe('transactional outbox', () => {
   });
 });
 
+describe('audit entries in a transaction', () => {
+  it('commit with it in order, without the entries of a nested part that rolled back, on a valid chain', async () => {
+    const audit = (tx: { audit(e: { action: string; entityType: string; entityId: string }): Promise<void> }, id: string) =>
+      tx.audit({ action: 'ping.test.audited', entityType: 'note', entityId: id });
+    await ping().transaction(async (tx) => {
+      await audit(tx, 'a-first');
+      await expect(
+        ping().transaction(async (inner) => {
+          await audit(inner, 'a-inner');
+          throw new Error('inner refused');
+        }),
+      ).rejects.toThrow('inner refused');
+      await audit(tx, 'a-last');
+    });
+    await expect(ping().transaction(async (tx) => { await audit(tx, 'a-rolled-back'); throw new Error('undo'); })).rejects.toThrow('undo');
+    const rows = await db().selectFrom('kernel.audit_log').select(['entity_id', 'n']).where('action', '=', 'ping.test.audited').orderBy('n').execute();
+    expect(rows.map((r) => r.entity_id)).toEqual(['a-first', 'a-last']);
+    expect(Number(rows[1]!.n)).toBe(Number(rows[0]!.n) + 1);
+    const verified = await t.runtime.http.inject({ url: '/api/system/v1/audit/verify', headers: await t.as({ permissions: ['system.*'] }) });
+    expect(verified.json()).toMatchObject({ ok: true });
+  });
+});
+
 describe('failing consumers', () => {
   it('retries a failing handler with backoff until it succeeds', async () => {
     await pong().call('pong', 'planFailures', { noteId: 'n-retry', failures: 2 });
