@@ -1,0 +1,219 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import jsQR from 'jsqr';
+import { describe, expect, it } from 'vitest';
+import { base45Decode, base45Encode, base58btcDecode, base58btcEncode, base64urlDecode, ed25519FromMultikey, ed25519Multikey } from './codecs.js';
+import { BUNDLED_CONTEXTS, loadBundledContext, VC_V2_CONTEXT_URL } from './contexts.js';
+import { addJcsProof, ed25519PublicKey, verifyJcsProof, type JsonObject } from './data-integrity.js';
+import { decodeCredentialFromQr, encodeCredentialForQr, qrSymbol } from './qr.js';
+import { decodeStatusList, encodeStatusList, statusBit } from './status-list.js';
+import { verifyCredential, type TrustList } from './verify.js';
+
+/** Pure parts: no runtime, no database. */
+
+describe('codecs', () => {
+  it('base45 matches the RFC 9285 examples and round-trips', () => {
+    const text = (s: string) => base45Encode(new TextEncoder().encode(s));
+    expect(text('AB')).toBe('BB8');
+    expect(text('Hello!!')).toBe('%69 VD92EX0');
+    expect(text('base-45')).toBe('UJCLQE7W581');
+    expect(new TextDecoder().decode(base45Decode('QED8WEX0'))).toBe('ietf!');
+    const bytes = Uint8Array.from({ length: 257 }, (_, i) => (i * 37) & 0xff);
+    expect(base45Decode(base45Encode(bytes))).toEqual(bytes);
+    expect(() => base45Decode('GGW')).toThrow(/out of range/);
+  });
+
+  it('base58btc keeps leading zeros and Multikey wraps an Ed25519 key', () => {
+    expect(base58btcEncode(new TextEncoder().encode('Hello World!'))).toBe('2NEpo7TZRRrLZSi2U');
+    const bytes = Uint8Array.from([0, 0, 1, 2, 255]);
+    expect(base58btcDecode(base58btcEncode(bytes))).toEqual(bytes);
+    const raw = base64urlDecode(String(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x));
+    const multikey = ed25519Multikey(raw);
+    expect(multikey).toMatch(/^z6Mk/);
+    expect(ed25519FromMultikey(multikey)).toEqual(raw);
+  });
+});
+
+describe('bundled contexts', () => {
+  it('ship the W3C VC 2.0 context unchanged and never fetch another', () => {
+    const file = readFileSync(new URL('./contexts/credentials-v2.json', import.meta.url));
+    expect(createHash('sha256').update(file).digest('hex')).toBe('8a9f494a89ecc51db093e90e84713e07e84d6d9204364a9b3c7868b21751236f');
+    expect(loadBundledContext(VC_V2_CONTEXT_URL).document).toEqual(JSON.parse(file.toString('utf8')));
+    expect((BUNDLED_CONTEXTS[VC_V2_CONTEXT_URL] as any)['@context'].DataIntegrityProof).toBeDefined();
+    expect((BUNDLED_CONTEXTS[VC_V2_CONTEXT_URL] as any)['@context'].BitstringStatusListEntry).toBeDefined();
+    expect(() => loadBundledContext('https://example.org/other')).toThrow(/not bundled/);
+  });
+});
+
+describe('eddsa-jcs-2022', () => {
+  it('verifies the published test vector (vc-di-eddsa, Digital Bazaar interop vector)', () => {
+    const vector: JsonObject = {
+      '@context': ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/examples/v2'],
+      id: 'urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33',
+      type: ['VerifiableCredential', 'AlumniCredential'],
+      name: 'Alumni Credential',
+      description: 'A minimum viable example of an Alumni Credential.',
+      issuer: 'did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2',
+      validFrom: '2023-01-01T00:00:00Z',
+      credentialSubject: { id: 'did:example:abcdefgh', alumniOf: 'The School of Examples' },
+      proof: {
+        type: 'DataIntegrityProof',
+        created: '2023-02-24T23:36:38Z',
+        verificationMethod: 'did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2',
+        cryptosuite: 'eddsa-jcs-2022',
+        proofPurpose: 'assertionMethod',
+        '@context': ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/examples/v2'],
+        proofValue: 'z5EhYRJkfPLkoT92FPXN8KK6M9rsBhq3xs19GBSsA6VdNYH4QMKSyNuA2Gfznz9QthVD7Rz3HTAfqxxay23htUpTg',
+      },
+    };
+    const key = ed25519PublicKey(ed25519FromMultikey('z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2'));
+    expect(verifyJcsProof(vector, key)).toEqual({ ok: true, verificationMethod: (vector.proof as JsonObject).verificationMethod });
+    const altered = structuredClone(vector);
+    (altered.credentialSubject as JsonObject).alumniOf = 'Another School';
+    expect(verifyJcsProof(altered, key)).toMatchObject({ ok: false });
+  });
+
+  it('signs and verifies; any change to the document or the proof fails', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const doc: JsonObject = { '@context': [VC_V2_CONTEXT_URL], type: ['VerifiableCredential'], issuer: 'did:web:x', credentialSubject: { name: 'Asha', doses: 2 } };
+    const signed = addJcsProof(doc, { privateKey, verificationMethod: 'did:web:x#k1' });
+    expect(verifyJcsProof(signed, publicKey).ok).toBe(true);
+    // Key order does not matter (JCS), content does.
+    const reordered = { credentialSubject: { doses: 2, name: 'Asha' }, ...signed };
+    expect(verifyJcsProof(reordered, publicKey).ok).toBe(true);
+    const tampered = structuredClone(signed);
+    (tampered.credentialSubject as JsonObject).doses = 3;
+    expect(verifyJcsProof(tampered, publicKey)).toEqual({ ok: false, reason: 'the signature does not match the credential' });
+    const otherMethod = structuredClone(signed);
+    (otherMethod.proof as JsonObject).verificationMethod = 'did:web:x#k2';
+    expect(verifyJcsProof(otherMethod, publicKey).ok).toBe(false);
+    expect(verifyJcsProof(signed, generateKeyPairSync('ed25519').publicKey).ok).toBe(false);
+  });
+});
+
+describe('bitstring status list', () => {
+  it('sets the leftmost bit for index 0 and round-trips through gzip and base64url', () => {
+    const encoded = encodeStatusList([0, 9, 131_071]);
+    expect(encoded.startsWith('u')).toBe(true);
+    const bits = decodeStatusList(encoded);
+    expect(bits.length).toBe(16_384);
+    expect(bits[0]).toBe(0x80);
+    expect(bits[1]).toBe(0x40);
+    expect([0, 9, 131_071].map((i) => statusBit(bits, i))).toEqual([true, true, true]);
+    expect([1, 8, 131_070].map((i) => statusBit(bits, i))).toEqual([false, false, false]);
+    expect(() => encodeStatusList([131_072])).toThrow(/outside/);
+  });
+});
+
+/** An issuer of two keys (the first rotated out) and one credential signed by each. */
+function fixture() {
+  const did = 'did:web:example.gov:api:credentials:v1:issuers:in';
+  const keys = [generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519')];
+  const multikeys = keys.map((k) => ed25519Multikey(base64urlDecode(String(k.publicKey.export({ format: 'jwk' }).x))));
+  const trustList: TrustList = {
+    issuers: [
+      {
+        id: did,
+        keys: [
+          { id: `${did}#new`, type: 'Multikey', controller: did, publicKeyMultibase: multikeys[1]!, status: 'active' },
+          { id: `${did}#old`, type: 'Multikey', controller: did, publicKeyMultibase: multikeys[0]!, status: 'rotated' },
+        ],
+      },
+    ],
+  };
+  const listUrl = 'https://example.gov/api/credentials/v1/status-lists/in/revocation/0';
+  const credential = (kid: 'old' | 'new', index: number, extra: JsonObject = {}) =>
+    addJcsProof(
+      {
+        '@context': [VC_V2_CONTEXT_URL],
+        type: ['VerifiableCredential', 'VaccinationCertificate'],
+        issuer: did,
+        validFrom: '2026-01-01T00:00:00Z',
+        credentialSubject: { name: 'Asha' },
+        credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(index), statusListCredential: listUrl },
+        ...extra,
+      },
+      { privateKey: keys[kid === 'old' ? 0 : 1]!.privateKey, verificationMethod: `${did}#${kid}` },
+    );
+  const statusList = (revoked: number[]) =>
+    addJcsProof(
+      {
+        '@context': [VC_V2_CONTEXT_URL],
+        id: listUrl,
+        type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+        issuer: did,
+        credentialSubject: { id: `${listUrl}#list`, type: 'BitstringStatusList', statusPurpose: 'revocation', encodedList: encodeStatusList(revoked) },
+      },
+      { privateKey: keys[1]!.privateKey, verificationMethod: `${did}#new` },
+    );
+  return { did, trustList, credential, statusList, listUrl, keys };
+}
+
+describe('verifyCredential (pure)', () => {
+  const now = new Date('2026-06-01T00:00:00Z');
+
+  it('verifies with the active key and with a rotated-out key; a key off the trust list fails', () => {
+    const f = fixture();
+    const statusLists = { [f.listUrl]: f.statusList([]) };
+    expect(verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists, now })).toEqual({ verified: true, issuer: f.did, status: 'active', problems: [], warnings: [] });
+    expect(verifyCredential(f.credential('old', 2), { trustList: f.trustList, statusLists, now }).verified).toBe(true);
+    const retired: TrustList = { issuers: [{ ...f.trustList.issuers[0]!, keys: f.trustList.issuers[0]!.keys.filter((k) => k.status === 'active') }] };
+    const result = verifyCredential(f.credential('old', 2), { trustList: retired, statusLists, now });
+    expect(result.verified).toBe(false);
+    expect(result.problems).toEqual([{ check: 'issuer', message: expect.stringContaining('is not in the trust list') }]);
+  });
+
+  it('refuses a credential claiming a trusted issuer with a key of another issuer', () => {
+    const f = fixture();
+    const forged = f.credential('new', 1, { issuer: 'did:web:elsewhere' });
+    expect(verifyCredential(forged, { trustList: f.trustList, now }).problems[0]).toMatchObject({ check: 'issuer' });
+  });
+
+  it('reports revoked from the status list, unknown without one, and expiry', () => {
+    const f = fixture();
+    const revoked = verifyCredential(f.credential('new', 5), { trustList: f.trustList, statusLists: { [f.listUrl]: f.statusList([5]) }, now });
+    expect(revoked).toMatchObject({ verified: false, status: 'revoked', problems: [{ check: 'status', message: 'the credential is revoked' }] });
+    const offline = verifyCredential(f.credential('new', 5), { trustList: f.trustList, now });
+    expect(offline).toMatchObject({ verified: true, status: 'unknown' });
+    expect(offline.warnings[0]).toMatch(/not available/);
+    const expired = verifyCredential(f.credential('new', 1, { validUntil: '2026-03-01T00:00:00Z' }), { trustList: f.trustList, now });
+    expect(expired.problems).toEqual([{ check: 'validity', message: 'expired at 2026-03-01T00:00:00Z' }]);
+  });
+
+  it('refuses a forged status list (not signed by the issuer’s trusted key)', () => {
+    const f = fixture();
+    const list = f.statusList([]);
+    (list.credentialSubject as JsonObject).encodedList = encodeStatusList([9]);
+    const result = verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists: { [f.listUrl]: list }, now });
+    expect(result.problems[0]).toMatchObject({ check: 'status' });
+  });
+});
+
+describe('QR', () => {
+  it('round-trips through a real QR image: decode → identical, verifying credential', () => {
+    const f = fixture();
+    const credential = f.credential('old', 3);
+    const payload = encodeCredentialForQr(credential);
+    expect(payload).toMatch(/^SV1:[0-9A-Z $%*+\-./:]+$/);
+    const symbol = qrSymbol(payload);
+    // Render the module matrix as an RGBA image (4 pixels a module, quiet zone 4) and scan it.
+    const scale = 4;
+    const side = (symbol.size + 8) * scale;
+    const pixels = new Uint8ClampedArray(side * side * 4).fill(255);
+    for (let y = 0; y < symbol.size; y++)
+      for (let x = 0; x < symbol.size; x++) {
+        if (!symbol.modules[y * symbol.size + x]) continue;
+        for (let dy = 0; dy < scale; dy++)
+          for (let dx = 0; dx < scale; dx++) {
+            const at = (((y + 4) * scale + dy) * side + (x + 4) * scale + dx) * 4;
+            pixels[at] = pixels[at + 1] = pixels[at + 2] = 0;
+          }
+      }
+    const scanned = jsQR(pixels, side, side);
+    expect(scanned?.data).toBe(payload);
+    const decoded = decodeCredentialFromQr(scanned!.data);
+    expect(decoded).toEqual(credential);
+    expect(verifyCredential(decoded, { trustList: f.trustList, now: new Date('2026-06-01T00:00:00Z') }).problems).toEqual([]);
+    expect(() => decodeCredentialFromQr('XX1:ABC')).toThrow(/prefix/);
+  });
+});
