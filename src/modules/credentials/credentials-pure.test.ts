@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { describe, expect, it } from 'vitest';
 import { base45Decode, base45Encode, base58btcDecode, base58btcEncode, base64urlDecode, ed25519FromMultikey, ed25519Multikey } from './codecs.js';
 import { BUNDLED_CONTEXTS, loadBundledContext, VC_V2_CONTEXT_URL } from './contexts.js';
@@ -10,6 +10,9 @@ import { decodeStatusList, encodeStatusList, statusBit } from './status-list.js'
 import { verifyCredential, type TrustList } from './verify.js';
 
 /** Pure parts: no runtime, no database. */
+
+// jsqr is CommonJS with a default export; NodeNext sees the module object.
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
 
 describe('codecs', () => {
   it('base45 matches the RFC 9285 examples and round-trips', () => {

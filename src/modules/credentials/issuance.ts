@@ -1,0 +1,166 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { newId, sql, tenantCovers, type OperationContext, type TxContext } from '../../kernel/index.js';
+import { VC_V2_CONTEXT_URL } from './contexts.js';
+import { addJcsProof, jcs, type JsonObject } from './data-integrity.js';
+import { CredentialErrors } from './errors.js';
+import { activeKey, issuerDid, publicBase } from './keys.js';
+import { STATUS_LIST_SIZE, STATUS_PURPOSES, type StatusPurpose } from './status-list.js';
+import { checkClaims, findType } from './types.js';
+
+export const CREDENTIAL_STATUSES = ['active', 'suspended', 'revoked'] as const;
+export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
+
+export interface CredentialRow {
+  id: string;
+  tenant_id: string;
+  type_code: string;
+  source_ref: string;
+  claims_hash: string;
+  status: CredentialStatus;
+  status_index: number;
+  kid: string;
+  document: JsonObject | string;
+  valid_until: Date | string | null;
+  issued_at: Date | string;
+  status_reason: string | null;
+  status_changed_at: Date | string | null;
+}
+
+export interface IssueInput {
+  tenantId: string;
+  type: string;
+  sourceRef: string;
+  subjectId?: string | undefined;
+  claims: Record<string, unknown>;
+  validFrom?: string | undefined;
+  validUntil?: string | undefined;
+}
+
+export function statusListUrl(ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): string {
+  return `${publicBase(ctx.config)}/api/credentials/v1/status-lists/${tenantId}/${purpose}/${list}`;
+}
+
+export function credentialView(row: CredentialRow) {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    type: row.type_code,
+    sourceRef: row.source_ref,
+    status: row.status,
+    statusReason: row.status_reason,
+    issuedAt: new Date(row.issued_at).toISOString(),
+    credential: (typeof row.document === 'string' ? JSON.parse(row.document) : row.document) as JsonObject,
+  };
+}
+
+/** What makes two issuance requests for one source "the same": subject and claims, canonical. */
+function claimsHash(input: IssueInput): string {
+  return createHash('sha256')
+    .update(jcs({ subjectId: input.subjectId ?? null, claims: input.claims, validFrom: input.validFrom ?? null, validUntil: input.validUntil ?? null }))
+    .digest('base64url');
+}
+
+async function existing(db: OperationContext['db'] | TxContext['db'], input: IssueInput): Promise<CredentialRow | undefined> {
+  return (await db
+    .selectFrom('credentials')
+    .selectAll()
+    .where('tenant_id', '=', input.tenantId)
+    .where('type_code', '=', input.type)
+    .where('source_ref', '=', input.sourceRef)
+    .executeTakeFirst()) as CredentialRow | undefined;
+}
+
+function sameOrConflict(row: CredentialRow, hash: string) {
+  if (row.claims_hash !== hash) throw CredentialErrors.sourceConflict();
+  return { ...credentialView(row), created: false };
+}
+
+/** The next status index of a tenant (one index serves both its revocation and suspension lists). */
+// Raw SQL does not get the module's schema by default: the table is qualified.
+async function allocateStatusIndex(tx: TxContext, tenantId: string): Promise<number> {
+  const { rows } = await sql<{ index: number }>`
+    insert into credentials.status_allocations as a (tenant_id, next_index) values (${tenantId}, 1)
+    on conflict (tenant_id) do update set next_index = a.next_index + 1
+    returning next_index - 1 as index`.execute(tx.db);
+  return Number(rows[0]!.index);
+}
+
+/**
+ * Issues a W3C VC 2.0 credential with an `eddsa-jcs-2022` proof under the tenant's active key.
+ * Idempotent by (type, sourceRef): the same request answers the credential already issued; the
+ * same source with other claims is 409 (a correction revokes and reissues).
+ */
+export async function issueCredential(ctx: OperationContext, input: IssueInput) {
+  const type = await findType(ctx, input.tenantId, input.type);
+  if (!type) throw CredentialErrors.typeNotFound(input.type);
+  checkClaims(type, input.claims);
+  const hash = claimsHash(input);
+  const before = await existing(ctx.db, input);
+  if (before) return sameOrConflict(before, hash);
+
+  const validFrom = input.validFrom ? new Date(input.validFrom) : new Date();
+  const validUntil = input.validUntil ? new Date(input.validUntil) : type.validityDays !== null ? new Date(validFrom.getTime() + type.validityDays * 86_400_000) : undefined;
+  if (validUntil && validUntil.getTime() <= validFrom.getTime()) throw CredentialErrors.validityInvalid('validUntil must be after validFrom');
+
+  return ctx.transaction(async (tx) => {
+    const key = await activeKey(ctx, tx, input.tenantId);
+    const index = await allocateStatusIndex(tx, input.tenantId);
+    const list = Math.floor(index / STATUS_LIST_SIZE);
+    const did = issuerDid(ctx.config, input.tenantId);
+    const document: JsonObject = {
+      '@context': [VC_V2_CONTEXT_URL],
+      id: `urn:uuid:${randomUUID()}`,
+      type: ['VerifiableCredential', type.vcType],
+      issuer: did,
+      validFrom: isoSeconds(validFrom),
+      ...(validUntil ? { validUntil: isoSeconds(validUntil) } : {}),
+      credentialSubject: { ...input.claims, ...(input.subjectId ? { id: input.subjectId } : {}) },
+      credentialStatus: STATUS_PURPOSES.map((purpose) => {
+        const url = statusListUrl(ctx, input.tenantId, purpose, list);
+        return { type: 'BitstringStatusListEntry', statusPurpose: purpose, statusListIndex: String(index % STATUS_LIST_SIZE), statusListCredential: url };
+      }),
+    };
+    const signed = addJcsProof(document, { privateKey: key.privateKey, verificationMethod: `${did}#${key.kid}` });
+    const id = newId('cred');
+    const row = (await tx.db
+      .insertInto('credentials')
+      .values({
+        id,
+        tenant_id: input.tenantId,
+        type_code: type.code,
+        source_ref: input.sourceRef,
+        claims_hash: hash,
+        status: 'active',
+        status_index: index,
+        kid: key.kid,
+        document: JSON.stringify(signed),
+        valid_until: validUntil ?? null,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'type_code', 'source_ref']).doNothing())
+      .returningAll()
+      .executeTakeFirst()) as CredentialRow | undefined;
+    if (!row) {
+      // A concurrent request for the same source won; answer its credential.
+      const winner = await existing(tx.db, input);
+      return sameOrConflict(winner!, hash);
+    }
+    await tx.emit({ name: 'credentials.credential.issued', tenantId: input.tenantId, payload: { id, tenantId: input.tenantId, type: type.code, sourceRef: input.sourceRef, kid: key.kid } });
+    await tx.audit({ action: 'credentials.credential.issued', entityType: 'credential', entityId: id, tenantId: input.tenantId, data: { type: type.code, kid: key.kid, statusIndex: index } });
+    return { ...credentialView(row), created: true };
+  });
+}
+
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A credential the actor's tenant covers, or 404 (another tenant's looks like none). */
+export async function findVisibleCredential(ctx: OperationContext, db: OperationContext['db'] | TxContext['db'], id: string, forUpdate = false): Promise<CredentialRow> {
+  let query = db.selectFrom('credentials').selectAll().where('id', '=', id);
+  if (forUpdate) query = query.forUpdate();
+  const row = (await query.executeTakeFirst()) as CredentialRow | undefined;
+  const actor = ctx.actor;
+  const visible = row && (actor.kind === 'system' || (actor.kind === 'user' && !!actor.tenantId && tenantCovers(actor.tenantId, row.tenant_id)));
+  if (!visible) throw CredentialErrors.credentialNotFound();
+  return row;
+}
