@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { base45Decode, base45Encode, base58btcDecode, base58btcEncode, base64urlDecode, ed25519FromMultikey, ed25519Multikey } from './codecs.js';
 import { BUNDLED_CONTEXTS, loadBundledContext, VC_V2_CONTEXT_URL } from './contexts.js';
 import { addJcsProof, ed25519PublicKey, verifyJcsProof, type JsonObject } from './data-integrity.js';
-import { decodeCredentialFromQr, encodeCredentialForQr, qrSymbol } from './qr.js';
+import { decodeCredentialFromQr, encodeCredentialForQr, QR_DICTIONARY, qrSymbol } from './qr.js';
 import { decodeStatusList, encodeStatusList, statusBit } from './status-list.js';
 import { verifyCredential, type TrustList } from './verify.js';
 
@@ -192,6 +192,9 @@ describe('verifyCredential (pure)', () => {
   });
 });
 
+/** SHA-256 of the SV1 preset dictionary: a change here breaks every QR already printed. */
+const DICTIONARY_SHA256 = '2bfbe4cba592b3a9d52e78c1fcd3be4d6b3a6cde73e1010a6b4556a6bfd4d473';
+
 describe('QR', () => {
   it('round-trips through a real QR image: decode → identical, verifying credential', () => {
     const f = fixture();
@@ -218,5 +221,30 @@ describe('QR', () => {
     expect(decoded).toEqual(credential);
     expect(verifyCredential(decoded, { trustList: f.trustList, now: new Date('2026-06-01T00:00:00Z') }).problems).toEqual([]);
     expect(() => decodeCredentialFromQr('XX1:ABC')).toThrow(/prefix/);
+  });
+
+  it('keeps the SV1 dictionary frozen (old QR codes must keep decoding)', () => {
+    expect(createHash('sha256').update(QR_DICTIONARY).digest('hex')).toBe(DICTIONARY_SHA256);
+  });
+
+  it('fits a vaccination certificate of a real host in QR version 18 or less at error correction M', () => {
+    const did = 'did:web:seva.example.gov.in:api:credentials:v1:issuers:in.ka';
+    const list = (purpose: string) => `https://seva.example.gov.in/api/credentials/v1/status-lists/in.ka/${purpose}/0`;
+    const certificate = addJcsProof(
+      {
+        '@context': [VC_V2_CONTEXT_URL],
+        id: 'urn:uuid:6d5bcee2-82c8-4cb7-b82e-e30d04a9b984',
+        type: ['VerifiableCredential', 'VaccinationCertificate'],
+        issuer: did,
+        validFrom: '2026-03-01T10:11:12Z',
+        validUntil: '2027-03-01T10:11:12Z',
+        credentialSubject: { id: 'urn:seva:person:BR-2026-27-000001', name: 'Asha Rao', vaccine: 'COVAXIN', dose: 2, date: '2026-03-01', facility: 'PHC Jayanagar' },
+        credentialStatus: ['revocation', 'suspension'].map((p) => ({ type: 'BitstringStatusListEntry', statusPurpose: p, statusListIndex: '12345', statusListCredential: list(p) })),
+      },
+      { privateKey: generateKeyPairSync('ed25519').privateKey, verificationMethod: `${did}#vkey_0abcdefghjkmnpqrstvwxyz12` },
+    );
+    const payload = encodeCredentialForQr(certificate);
+    expect(decodeCredentialFromQr(payload)).toEqual(certificate);
+    expect(qrSymbol(payload).version).toBeLessThanOrEqual(18);
   });
 });
