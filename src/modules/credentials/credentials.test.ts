@@ -95,6 +95,16 @@ describe('issue → verify', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('issues once when the same source arrives several times at once', async () => {
+    const results = await Promise.all([1, 2, 3, 4].map(() => post('/credentials', { tenantId: 'in.ka', type: 'vaccination', sourceRef: 'race-1', claims: { name: 'Ravi', vaccine: 'COVISHIELD', dose: 1 } })));
+    expect(results.map((r) => r.statusCode)).toEqual([201, 201, 201, 201]);
+    const bodies = results.map((r) => r.json());
+    expect(new Set(bodies.map((b) => b.id)).size).toBe(1);
+    expect(bodies.filter((b) => b.created)).toHaveLength(1);
+    const events = await t.runtime.database.executeSql(`select count(*)::int as n from kernel.outbox where name = 'credentials.credential.issued' and payload->>'sourceRef' = 'race-1'`);
+    expect(events.rows[0].n).toBe(1);
+  });
+
   it('fails a tampered credential', async () => {
     const { credential } = await issue('vacc-3');
     const tampered = structuredClone(credential);
@@ -132,6 +142,8 @@ describe('keys: rotation and retirement', () => {
     expect(did.json().assertionMethod).toEqual([after.credential.proof.verificationMethod, oldMethod]);
     const keys = (await get('/keys?tenantId=in.ka')).json().items;
     expect(keys.map((k: { status: string }) => k.status)).toEqual(['active', 'rotated']);
+    const audit = await t.runtime.database.executeSql(`select tenant_id from kernel.audit_log where action = 'credentials.key.rotated' and entity_id = $1`, [rotated.json().kid]);
+    expect(audit.rows).toEqual([{ tenant_id: 'in.ka' }]);
     const sealed = await t.runtime.database.executeSql(`select private_key_enc from credentials.signing_keys`);
     for (const row of sealed.rows) expect(row.private_key_enc).not.toMatch(/^MC4CAQAwBQYDK2Vw/); // never PKCS #8 in the clear
 
