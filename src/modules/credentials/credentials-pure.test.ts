@@ -183,6 +183,31 @@ describe('verifyCredential (pure)', () => {
     expect(expired.problems).toEqual([{ check: 'validity', message: 'expired at 2026-03-01T00:00:00Z' }]);
   });
 
+  it('answers every malformed credential with problems, never an exception', () => {
+    const f = fixture();
+    const good = f.credential('new', 1);
+    const proof = good.proof as JsonObject;
+    const malformed: JsonObject[] = [
+      {},
+      { ...good, proof: undefined },
+      { ...good, proof: [proof, proof] },
+      { ...good, proof: { ...proof, '@context': [VC_V2_CONTEXT_URL, 'https://example.org/extra'] } },
+      { ...good, proof: { ...proof, proofValue: 'not-base58!' } },
+      { ...good, proof: { ...proof, proofValue: 'z1111' } },
+      { ...good, proof: { ...proof, cryptosuite: 'eddsa-rdfc-2022' } },
+      { ...good, issuer: { name: 'no id' } },
+      { ...good, validFrom: 'yesterday' },
+      { ...good, credentialStatus: [null] },
+      { ...good, credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '-1', statusListCredential: f.listUrl } },
+      { ...good, credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '999999999', statusListCredential: f.listUrl } },
+    ];
+    for (const credential of malformed) {
+      const result = verifyCredential(credential, { trustList: f.trustList, statusLists: { [f.listUrl]: f.statusList([]) }, now: new Date('2026-06-01T00:00:00Z') });
+      expect(result.verified, JSON.stringify(credential).slice(0, 80)).toBe(false);
+      expect(result.problems.length).toBeGreaterThan(0);
+    }
+  });
+
   it('refuses a forged status list (not signed by the issuer’s trusted key)', () => {
     const f = fixture();
     const list = f.statusList([]);

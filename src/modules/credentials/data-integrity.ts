@@ -83,7 +83,9 @@ export function verifyJcsProof(secured: JsonObject, publicKey: KeyObject): Proof
   if (proofConfig['@context'] !== undefined) {
     const mine = [proofConfig['@context']].flat();
     const theirs = [unsecured['@context']].flat();
-    if (mine.some((c, i) => jcs(c) !== jcs(theirs[i]))) return { ok: false, reason: 'the proof context does not match the document context' };
+    if (mine.length > theirs.length || mine.some((c, i) => canonicalize(c) !== canonicalize(theirs[i]))) {
+      return { ok: false, reason: 'the proof context does not match the document context' };
+    }
     unsecured['@context'] = proofConfig['@context'];
   }
   let signature: Uint8Array;
