@@ -1,5 +1,5 @@
 /**
- * Small pure encoders the credentials need, with no Node APIs: base58btc (multibase `z`),
+ * Small pure encoders the credentials need, browser-safe (no Node APIs): base58btc (multibase `z`),
  * base64url (multibase `u`), Ed25519 Multikey public keys, and base45 (RFC 9285, the QR
  * alphanumeric alphabet).
  */
@@ -72,12 +72,15 @@ export function ed25519FromMultikey(multikey: string): Uint8Array {
 }
 
 export function base64urlEncode(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64url');
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export function base64urlDecode(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url');
-  return new Uint8Array(Buffer.from(text, 'base64url'));
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new Error('not base64url');
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
 const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';

@@ -1,21 +1,25 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import jsQRModule from 'jsqr';
 import { describe, expect, it } from 'vitest';
 import { base45Decode, base45Encode, base58btcDecode, base58btcEncode, base64urlDecode, ed25519FromMultikey, ed25519Multikey } from './codecs.js';
 import { BUNDLED_CONTEXTS, loadBundledContext, VC_V2_CONTEXT_URL } from './contexts.js';
-import { addJcsProof, ed25519PublicKey, verifyJcsProof, type JsonObject } from './data-integrity.js';
+import { addJcsProof, verifyJcsProof, type JsonObject } from './data-integrity.js';
 import { decodeCredentialFromQr, encodeCredentialForQr, QR_DICTIONARY, qrSymbol } from './qr.js';
 import { decodeStatusList, encodeStatusList, statusBit } from './status-list.js';
 import { verifyCredential, type TrustList } from './verify.js';
 
 /** Pure parts: no runtime, no database. */
 
+function rawPublicKey(key: KeyObject): Uint8Array {
+  return base64urlDecode(String(key.export({ format: 'jwk' }).x));
+}
+
 // jsqr is CommonJS with a default export; NodeNext sees the module object.
 const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default;
 
 describe('codecs', () => {
-  it('base45 matches the RFC 9285 examples and round-trips', () => {
+  it('base45 matches the RFC 9285 examples and round-trips', async () => {
     const text = (s: string) => base45Encode(new TextEncoder().encode(s));
     expect(text('AB')).toBe('BB8');
     expect(text('Hello!!')).toBe('%69 VD92EX0');
@@ -26,7 +30,7 @@ describe('codecs', () => {
     expect(() => base45Decode('GGW')).toThrow(/out of range/);
   });
 
-  it('base58btc keeps leading zeros and Multikey wraps an Ed25519 key', () => {
+  it('base58btc keeps leading zeros and Multikey wraps an Ed25519 key', async () => {
     expect(base58btcEncode(new TextEncoder().encode('Hello World!'))).toBe('2NEpo7TZRRrLZSi2U');
     const bytes = Uint8Array.from([0, 0, 1, 2, 255]);
     expect(base58btcDecode(base58btcEncode(bytes))).toEqual(bytes);
@@ -38,7 +42,7 @@ describe('codecs', () => {
 });
 
 describe('bundled contexts', () => {
-  it('ship the W3C VC 2.0 context unchanged and never fetch another', () => {
+  it('ship the W3C VC 2.0 context unchanged and never fetch another', async () => {
     const file = readFileSync(new URL('./contexts/credentials-v2.json', import.meta.url));
     expect(createHash('sha256').update(file).digest('hex')).toBe('8a9f494a89ecc51db093e90e84713e07e84d6d9204364a9b3c7868b21751236f');
     expect(loadBundledContext(VC_V2_CONTEXT_URL).document).toEqual(JSON.parse(file.toString('utf8')));
@@ -49,7 +53,7 @@ describe('bundled contexts', () => {
 });
 
 describe('eddsa-jcs-2022', () => {
-  it('verifies the published test vector (vc-di-eddsa, Digital Bazaar interop vector)', () => {
+  it('verifies the published test vector (vc-di-eddsa, Digital Bazaar interop vector)', async () => {
     const vector: JsonObject = {
       '@context': ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/examples/v2'],
       id: 'urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33',
@@ -69,36 +73,36 @@ describe('eddsa-jcs-2022', () => {
         proofValue: 'z5EhYRJkfPLkoT92FPXN8KK6M9rsBhq3xs19GBSsA6VdNYH4QMKSyNuA2Gfznz9QthVD7Rz3HTAfqxxay23htUpTg',
       },
     };
-    const key = ed25519PublicKey(ed25519FromMultikey('z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2'));
-    expect(verifyJcsProof(vector, key)).toEqual({ ok: true, verificationMethod: (vector.proof as JsonObject).verificationMethod });
+    const key = ed25519FromMultikey('z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2');
+    expect(await verifyJcsProof(vector, key)).toEqual({ ok: true, verificationMethod: (vector.proof as JsonObject).verificationMethod });
     const altered = structuredClone(vector);
     (altered.credentialSubject as JsonObject).alumniOf = 'Another School';
-    expect(verifyJcsProof(altered, key)).toMatchObject({ ok: false });
+    expect(await verifyJcsProof(altered, key)).toMatchObject({ ok: false });
   });
 
-  it('signs and verifies; any change to the document or the proof fails', () => {
+  it('signs and verifies; any change to the document or the proof fails', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const doc: JsonObject = { '@context': [VC_V2_CONTEXT_URL], type: ['VerifiableCredential'], issuer: 'did:web:x', credentialSubject: { name: 'Asha', doses: 2 } };
     const signed = addJcsProof(doc, { privateKey, verificationMethod: 'did:web:x#k1' });
-    expect(verifyJcsProof(signed, publicKey).ok).toBe(true);
+    expect((await verifyJcsProof(signed, rawPublicKey(publicKey))).ok).toBe(true);
     // Key order does not matter (JCS), content does.
     const reordered = { credentialSubject: { doses: 2, name: 'Asha' }, ...signed };
-    expect(verifyJcsProof(reordered, publicKey).ok).toBe(true);
+    expect((await verifyJcsProof(reordered, rawPublicKey(publicKey))).ok).toBe(true);
     const tampered = structuredClone(signed);
     (tampered.credentialSubject as JsonObject).doses = 3;
-    expect(verifyJcsProof(tampered, publicKey)).toEqual({ ok: false, reason: 'the signature does not match the credential' });
+    expect((await verifyJcsProof(tampered, rawPublicKey(publicKey)))).toEqual({ ok: false, reason: 'the signature does not match the credential' });
     const otherMethod = structuredClone(signed);
     (otherMethod.proof as JsonObject).verificationMethod = 'did:web:x#k2';
-    expect(verifyJcsProof(otherMethod, publicKey).ok).toBe(false);
-    expect(verifyJcsProof(signed, generateKeyPairSync('ed25519').publicKey).ok).toBe(false);
+    expect((await verifyJcsProof(otherMethod, rawPublicKey(publicKey))).ok).toBe(false);
+    expect((await verifyJcsProof(signed, rawPublicKey(generateKeyPairSync('ed25519').publicKey))).ok).toBe(false);
   });
 });
 
 describe('bitstring status list', () => {
-  it('sets the leftmost bit for index 0 and round-trips through gzip and base64url', () => {
+  it('sets the leftmost bit for index 0 and round-trips through gzip and base64url', async () => {
     const encoded = encodeStatusList([0, 9, 131_071]);
     expect(encoded.startsWith('u')).toBe(true);
-    const bits = decodeStatusList(encoded);
+    const bits = await decodeStatusList(encoded);
     expect(bits.length).toBe(16_384);
     expect(bits[0]).toBe(0x80);
     expect(bits[1]).toBe(0x40);
@@ -155,35 +159,35 @@ function fixture() {
 describe('verifyCredential (pure)', () => {
   const now = new Date('2026-06-01T00:00:00Z');
 
-  it('verifies with the active key and with a rotated-out key; a key off the trust list fails', () => {
+  it('verifies with the active key and with a rotated-out key; a key off the trust list fails', async () => {
     const f = fixture();
     const statusLists = { [f.listUrl]: f.statusList([]) };
-    expect(verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists, now })).toEqual({ verified: true, issuer: f.did, status: 'active', problems: [], warnings: [] });
-    expect(verifyCredential(f.credential('old', 2), { trustList: f.trustList, statusLists, now }).verified).toBe(true);
+    expect(await verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists, now })).toEqual({ verified: true, issuer: f.did, status: 'active', problems: [], warnings: [] });
+    expect((await verifyCredential(f.credential('old', 2), { trustList: f.trustList, statusLists, now })).verified).toBe(true);
     const retired: TrustList = { issuers: [{ ...f.trustList.issuers[0]!, keys: f.trustList.issuers[0]!.keys.filter((k) => k.status === 'active') }] };
-    const result = verifyCredential(f.credential('old', 2), { trustList: retired, statusLists, now });
+    const result = await verifyCredential(f.credential('old', 2), { trustList: retired, statusLists, now });
     expect(result.verified).toBe(false);
     expect(result.problems).toEqual([{ check: 'issuer', message: expect.stringContaining('is not in the trust list') }]);
   });
 
-  it('refuses a credential claiming a trusted issuer with a key of another issuer', () => {
+  it('refuses a credential claiming a trusted issuer with a key of another issuer', async () => {
     const f = fixture();
     const forged = f.credential('new', 1, { issuer: 'did:web:elsewhere' });
-    expect(verifyCredential(forged, { trustList: f.trustList, now }).problems[0]).toMatchObject({ check: 'issuer' });
+    expect((await verifyCredential(forged, { trustList: f.trustList, now })).problems[0]).toMatchObject({ check: 'issuer' });
   });
 
-  it('reports revoked from the status list, unknown without one, and expiry', () => {
+  it('reports revoked from the status list, unknown without one, and expiry', async () => {
     const f = fixture();
-    const revoked = verifyCredential(f.credential('new', 5), { trustList: f.trustList, statusLists: { [f.listUrl]: f.statusList([5]) }, now });
+    const revoked = await verifyCredential(f.credential('new', 5), { trustList: f.trustList, statusLists: { [f.listUrl]: f.statusList([5]) }, now });
     expect(revoked).toMatchObject({ verified: false, status: 'revoked', problems: [{ check: 'status', message: 'the credential is revoked' }] });
-    const offline = verifyCredential(f.credential('new', 5), { trustList: f.trustList, now });
+    const offline = await verifyCredential(f.credential('new', 5), { trustList: f.trustList, now });
     expect(offline).toMatchObject({ verified: true, status: 'unknown' });
     expect(offline.warnings[0]).toMatch(/not available/);
-    const expired = verifyCredential(f.credential('new', 1, { validUntil: '2026-03-01T00:00:00Z' }), { trustList: f.trustList, now });
+    const expired = await verifyCredential(f.credential('new', 1, { validUntil: '2026-03-01T00:00:00Z' }), { trustList: f.trustList, now });
     expect(expired.problems).toEqual([{ check: 'validity', message: 'expired at 2026-03-01T00:00:00Z' }]);
   });
 
-  it('answers every malformed credential with problems, never an exception', () => {
+  it('answers every malformed credential with problems, never an exception', async () => {
     const f = fixture();
     const good = f.credential('new', 1);
     const proof = good.proof as JsonObject;
@@ -202,17 +206,17 @@ describe('verifyCredential (pure)', () => {
       { ...good, credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '999999999', statusListCredential: f.listUrl } },
     ];
     for (const credential of malformed) {
-      const result = verifyCredential(credential, { trustList: f.trustList, statusLists: { [f.listUrl]: f.statusList([]) }, now: new Date('2026-06-01T00:00:00Z') });
+      const result = await verifyCredential(credential, { trustList: f.trustList, statusLists: { [f.listUrl]: f.statusList([]) }, now: new Date('2026-06-01T00:00:00Z') });
       expect(result.verified, JSON.stringify(credential).slice(0, 80)).toBe(false);
       expect(result.problems.length).toBeGreaterThan(0);
     }
   });
 
-  it('refuses a forged status list (not signed by the issuer’s trusted key)', () => {
+  it('refuses a forged status list (not signed by the issuer’s trusted key)', async () => {
     const f = fixture();
     const list = f.statusList([]);
     (list.credentialSubject as JsonObject).encodedList = encodeStatusList([9]);
-    const result = verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists: { [f.listUrl]: list }, now });
+    const result = await verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists: { [f.listUrl]: list }, now });
     expect(result.problems[0]).toMatchObject({ check: 'status' });
   });
 });
@@ -221,7 +225,7 @@ describe('verifyCredential (pure)', () => {
 const DICTIONARY_SHA256 = '2bfbe4cba592b3a9d52e78c1fcd3be4d6b3a6cde73e1010a6b4556a6bfd4d473';
 
 describe('QR', () => {
-  it('round-trips through a real QR image: decode → identical, verifying credential', () => {
+  it('round-trips through a real QR image: decode → identical, verifying credential', async () => {
     const f = fixture();
     const credential = f.credential('old', 3);
     const payload = encodeCredentialForQr(credential);
@@ -244,15 +248,15 @@ describe('QR', () => {
     expect(scanned?.data).toBe(payload);
     const decoded = decodeCredentialFromQr(scanned!.data);
     expect(decoded).toEqual(credential);
-    expect(verifyCredential(decoded, { trustList: f.trustList, now: new Date('2026-06-01T00:00:00Z') }).problems).toEqual([]);
+    expect((await verifyCredential(decoded, { trustList: f.trustList, now: new Date('2026-06-01T00:00:00Z') })).problems).toEqual([]);
     expect(() => decodeCredentialFromQr('XX1:ABC')).toThrow(/prefix/);
   });
 
-  it('keeps the SV1 dictionary frozen (old QR codes must keep decoding)', () => {
+  it('keeps the SV1 dictionary frozen (old QR codes must keep decoding)', async () => {
     expect(createHash('sha256').update(QR_DICTIONARY).digest('hex')).toBe(DICTIONARY_SHA256);
   });
 
-  it('fits a vaccination certificate of a real host in QR version 18 or less at error correction M', () => {
+  it('fits a vaccination certificate of a real host in QR version 18 or less at error correction M', async () => {
     const did = 'did:web:seva.example.gov.in:api:credentials:v1:issuers:in.ka';
     const list = (purpose: string) => `https://seva.example.gov.in/api/credentials/v1/status-lists/in.ka/${purpose}/0`;
     const certificate = addJcsProof(
@@ -271,5 +275,22 @@ describe('QR', () => {
     const payload = encodeCredentialForQr(certificate);
     expect(decodeCredentialFromQr(payload)).toEqual(certificate);
     expect(qrSymbol(payload).version).toBeLessThanOrEqual(18);
+  });
+});
+
+describe('browser safety', () => {
+  it('the verifier and everything it imports use no Node APIs (the web verifier runs the same code)', () => {
+    const seen = new Set<string>();
+    const queue = ['verify.ts'];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      expect(text, file).not.toMatch(/from 'node:|\bBuffer\b|\bprocess\.|\brequire\(/);
+      for (const [, local] of text.matchAll(/from '\.\/([\w-]+)\.js'/g)) queue.push(`${local}.ts`);
+      for (const [, pkg] of text.matchAll(/from '([^.'][^']*)'/g)) expect(['canonicalize'], `${file} imports ${pkg}`).toContain(pkg);
+    }
+    expect([...seen].sort()).toEqual(['codecs.ts', 'proof-check.ts', 'status-bits.ts', 'verify.ts']);
   });
 });

@@ -172,7 +172,7 @@ describe('revocation and suspension', () => {
     const list = listRes.json();
     expect(list.type).toEqual(['VerifiableCredential', 'BitstringStatusListCredential']);
     expect(list.credentialSubject).toMatchObject({ type: 'BitstringStatusList', statusPurpose: 'revocation' });
-    expect(verifyCredential(credential, { trustList, statusLists: { [entry.statusListCredential]: list } })).toMatchObject({ verified: false, status: 'revoked' });
+    expect(await verifyCredential(credential, { trustList, statusLists: { [entry.statusListCredential]: list } })).toMatchObject({ verified: false, status: 'revoked' });
     expect((await post(`/credentials/${id}/reinstate`, { reason: 'undo' })).json()).toMatchObject({ status: 409, code: 'CREDENTIAL_STATUS_CHANGE_NOT_ALLOWED' });
     const audit = await t.runtime.database.executeSql(`select data from kernel.audit_log where action = 'credentials.credential.revoked' and entity_id = $1`, [id]);
     expect(audit.rows).toHaveLength(1);

@@ -1,15 +1,10 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { base64urlDecode, base64urlEncode } from './codecs.js';
+import { gzipSync } from 'node:zlib';
+import { base64urlEncode } from './codecs.js';
+import { STATUS_LIST_SIZE } from './status-bits.js';
 
-/**
- * Bitstring Status List v1.0: a bitstring, index 0 the leftmost (most significant) bit of the
- * first byte, GZIP-compressed and multibase base64url-encoded (prefix `u`, no padding). 131,072
- * entries (16 KiB) per list, the spec's minimum for herd privacy.
- */
-export const STATUS_LIST_SIZE = 131_072;
-export const STATUS_PURPOSES = ['revocation', 'suspension'] as const;
-export type StatusPurpose = (typeof STATUS_PURPOSES)[number];
+export { decodeStatusList, STATUS_LIST_SIZE, STATUS_PURPOSES, statusBit, type StatusPurpose } from './status-bits.js';
 
+/** Encodes a status list on the server (see `status-bits.ts` for the format). */
 export function encodeStatusList(setIndexes: Iterable<number>, size = STATUS_LIST_SIZE): string {
   const bits = new Uint8Array(size / 8);
   for (const index of setIndexes) {
@@ -17,14 +12,4 @@ export function encodeStatusList(setIndexes: Iterable<number>, size = STATUS_LIS
     bits[index >> 3]! |= 0x80 >> (index & 7);
   }
   return `u${base64urlEncode(gzipSync(bits))}`;
-}
-
-export function decodeStatusList(encodedList: string): Uint8Array {
-  if (!encodedList.startsWith('u')) throw new Error('encodedList must be multibase base64url (prefix u)');
-  return new Uint8Array(gunzipSync(base64urlDecode(encodedList.slice(1)), { maxOutputLength: 16 * 1024 * 1024 }));
-}
-
-export function statusBit(bits: Uint8Array, index: number): boolean {
-  if (!Number.isInteger(index) || index < 0 || index >= bits.length * 8) throw new Error(`status index ${index} is outside the list`);
-  return (bits[index >> 3]! & (0x80 >> (index & 7))) !== 0;
 }

@@ -1,9 +1,10 @@
 import { ed25519FromMultikey } from './codecs.js';
-import { ed25519PublicKey, readJcsProof, verifyJcsProof, type JsonObject } from './data-integrity.js';
-import { decodeStatusList, statusBit, type StatusPurpose } from './status-list.js';
+import { readJcsProof, verifyJcsProof, type JsonObject } from './proof-check.js';
+import { decodeStatusList, statusBit, type StatusPurpose } from './status-bits.js';
 
 /**
- * The verifier as a pure function: no database, no network. It takes the credential, a trust
+ * The verifier as a pure function: no database, no network, no Node APIs (the web verifier
+ * imports this file). It takes the credential, a trust
  * list (the issuers and keys a verifier trusts, as served by `GET /trust-list`) and the status
  * list credentials it holds, and checks the proof, the issuer, the validity period and the status.
  */
@@ -46,20 +47,20 @@ function trustedKey(trustList: TrustList, issuer: string, verificationMethod: st
 }
 
 /** Checks proof and issuer only: used for status list credentials too. */
-function checkSignature(document: JsonObject, trustList: TrustList): { issuer: string | null; problem?: { check: CheckName; message: string } } {
+async function checkSignature(document: JsonObject, trustList: TrustList): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
   const issuer = issuerOf(document);
   if (!issuer) return { issuer, problem: { check: 'issuer', message: 'the credential names no issuer' } };
   const read = readJcsProof(document);
   if ('reason' in read) return { issuer, problem: { check: 'proof', message: read.reason } };
   const key = trustedKey(trustList, issuer, read.proof.verificationMethod);
   if (!key) return { issuer, problem: { check: 'issuer', message: `the key ${read.proof.verificationMethod} of issuer ${issuer} is not in the trust list` } };
-  let publicKey;
+  let publicKey: Uint8Array;
   try {
-    publicKey = ed25519PublicKey(ed25519FromMultikey(key.publicKeyMultibase));
+    publicKey = ed25519FromMultikey(key.publicKeyMultibase);
   } catch {
     return { issuer, problem: { check: 'issuer', message: `the trust list's key ${key.id} is not an Ed25519 Multikey` } };
   }
-  const checked = verifyJcsProof(document, publicKey);
+  const checked = await verifyJcsProof(document, publicKey);
   return checked.ok ? { issuer } : { issuer, problem: { check: 'proof', message: checked.reason } };
 }
 
@@ -96,16 +97,16 @@ function statusEntries(credential: JsonObject): StatusEntry[] | string {
   return entries as unknown as StatusEntry[];
 }
 
-export function verifyCredential(
+export async function verifyCredential(
   credential: JsonObject,
   options: { trustList: TrustList; statusLists?: Readonly<Record<string, JsonObject>>; now?: Date },
-): VerificationResult {
+): Promise<VerificationResult> {
   const now = options.now ?? new Date();
   const problems: VerificationResult['problems'] = [];
   const warnings: string[] = [];
   const types = [credential.type].flat();
   if (!types.includes('VerifiableCredential')) problems.push({ check: 'proof', message: 'not a VerifiableCredential' });
-  const signature = checkSignature(credential, options.trustList);
+  const signature = await checkSignature(credential, options.trustList);
   if (signature.problem) problems.push(signature.problem);
   const validity = checkValidity(credential, now);
   if (validity) problems.push({ check: 'validity', message: validity });
@@ -121,7 +122,7 @@ export function verifyCredential(
         if (status === 'active') status = 'unknown';
         continue;
       }
-      const listCheck = checkSignature(list, options.trustList);
+      const listCheck = await checkSignature(list, options.trustList);
       const subject = list.credentialSubject as JsonObject | undefined;
       if (listCheck.problem || listCheck.issuer !== signature.issuer) {
         problems.push({ check: 'status', message: `the status list ${entry.statusListCredential} does not verify as the issuer's` });
@@ -135,7 +136,7 @@ export function verifyCredential(
       if (listValidity) warnings.push(`status list ${entry.statusListCredential}: ${listValidity}`);
       let set: boolean;
       try {
-        set = statusBit(decodeStatusList(subject.encodedList), Number(entry.statusListIndex));
+        set = statusBit(await decodeStatusList(subject.encodedList), Number(entry.statusListIndex));
       } catch (err) {
         problems.push({ check: 'status', message: (err as Error).message });
         continue;
