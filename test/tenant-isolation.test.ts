@@ -45,6 +45,7 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'credentials.suspend': 'looked up by id: another tenant’s credential answers 404 (checked below)',
   'credentials.reinstate': 'looked up by id: another tenant’s credential answers 404 (checked below)',
   'credentials.revoke': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.correct': 'looked up by id: another tenant’s credential answers 404 (checked below)',
 };
 
 /**
@@ -293,6 +294,7 @@ describe('tenant isolation across every module route', () => {
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/suspend`, payload: { reason: 'sneak' } },
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/reinstate`, payload: { reason: 'sneak' } },
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/revoke`, payload: { reason: 'sneak' } },
+      { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/correct`, payload: { claims: {}, reason: 'sneak' } },
     ];
     for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
     expect((await t.runtime.http.inject({ url: `/api/credentials/v1/credentials/${id}`, headers: tbIssuer })).json()).toMatchObject({ id, status: 'active' });

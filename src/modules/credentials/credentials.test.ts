@@ -187,6 +187,30 @@ describe('revocation and suspension', () => {
   });
 });
 
+describe('corrections', () => {
+  it('reissue with corrected claims and revoke the old credential, linking both; the source then answers the correction', async () => {
+    const old = await issue('cor-1', { name: 'Asha Rau', vaccine: 'COVAXIN', dose: 1 });
+    const fixed = { name: 'Asha Rao', vaccine: 'COVAXIN', dose: 1 };
+    const corrected = await post(`/credentials/${old.id}/correct`, { claims: fixed, subjectId: 'urn:seva:person:cor-1', reason: 'name misspelt' });
+    expect(corrected.statusCode, corrected.body).toBe(201);
+    const fresh = corrected.json();
+    expect(fresh).toMatchObject({ replaces: old.id, replacedBy: null, status: 'active', sourceRef: 'cor-1' });
+    expect(fresh.credential.credentialSubject.name).toBe('Asha Rao');
+    expect((await get(`/credentials/${old.id}`)).json()).toMatchObject({ status: 'revoked', replacedBy: fresh.id, statusReason: 'name misspelt' });
+    expect(await verify(old.credential)).toMatchObject({ verified: false, status: 'revoked' });
+    expect((await verify(fresh.credential)).verified).toBe(true);
+    expect(await issue('cor-1', fixed)).toMatchObject({ id: fresh.id, created: false });
+    const stale = await post('/credentials', { tenantId: 'in.ka', type: 'vaccination', sourceRef: 'cor-1', subjectId: 'urn:seva:person:cor-1', claims: { name: 'Asha Rau', vaccine: 'COVAXIN', dose: 1 } });
+    expect(stale.json()).toMatchObject({ status: 409, code: 'CREDENTIAL_SOURCE_CONFLICT' });
+    expect((await post(`/credentials/${old.id}/correct`, { claims: fixed, reason: 'again' })).json()).toMatchObject({ status: 409, code: 'CREDENTIAL_STATUS_CHANGE_NOT_ALLOWED' });
+    const revokerOnly = await t.as({ tenantId: 'in.ka', permissions: ['credentials.revoke'] });
+    expect((await post(`/credentials/${fresh.id}/correct`, { claims: fixed, reason: 'x' }, revokerOnly)).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    const bad = await post(`/credentials/${fresh.id}/correct`, { claims: { name: 'Asha Rao' }, reason: 'x' });
+    expect(bad.json()).toMatchObject({ status: 422, code: 'CREDENTIAL_CLAIMS_INVALID' });
+    expect((await get(`/credentials/${fresh.id}`)).json()).toMatchObject({ status: 'active', replacedBy: null });
+  });
+});
+
 describe('QR', () => {
   it('carries the whole credential: the payload decodes to an identical, verifying credential, with its QR version at M', async () => {
     const { id, credential } = await issue('qr-1', { name: 'Asha Rao', vaccine: 'COVAXIN', dose: 2, date: '2026-03-01' });

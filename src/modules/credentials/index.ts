@@ -1,7 +1,7 @@
-import { defineModule, defineOperation, z } from '../../kernel/index.js';
+import { can, defineModule, defineOperation, KernelErrors, z } from '../../kernel/index.js';
 import { credentialsMigrations } from './migrations.js';
 import { CredentialErrors } from './errors.js';
-import { CREDENTIAL_STATUSES, credentialView, findVisibleCredential, issueCredential } from './issuance.js';
+import { correctCredential, CREDENTIAL_STATUSES, credentialView, findVisibleCredential, issueCredential } from './issuance.js';
 import { didDocument, listKeys, retireKey, rotateKey, trustList } from './keys.js';
 import { decodeCredentialFromQr, encodeCredentialForQr, QR_ERROR_CORRECTION, qrSvg, qrSymbol } from './qr.js';
 import { changeStatus, statusListCredential } from './revocation.js';
@@ -31,6 +31,8 @@ const credentialOut = z.object({
   status: z.enum(CREDENTIAL_STATUSES),
   statusReason: z.string().nullable(),
   issuedAt: z.string(),
+  replaces: z.string().nullable(),
+  replacedBy: z.string().nullable(),
   credential: json,
 });
 const keyOut = z.object({
@@ -177,6 +179,25 @@ export const credentialsModule = defineModule({
       input: z.object({ id: credentialId, reason }),
       output: credentialOut,
       handler: (ctx, input) => changeStatus(ctx, input.id, 'revoked', input.reason),
+    }),
+    correct: defineOperation({
+      summary: 'Correct a credential: a new one with the corrected claims for the same source, the old one revoked, both linked',
+      description: 'Needs credentials.revoke and credentials.issue.',
+      permission: 'credentials.revoke',
+      http: { method: 'POST', path: '/credentials/:id/correct' },
+      input: z.object({
+        id: credentialId,
+        claims: json,
+        subjectId: z.string().min(1).max(500).optional(),
+        validFrom: z.iso.datetime({ offset: true }).optional(),
+        validUntil: z.iso.datetime({ offset: true }).optional(),
+        reason,
+      }),
+      output: credentialOut,
+      handler: async (ctx, input) => {
+        if (!can(ctx.actor, 'credentials.issue')) throw KernelErrors.forbidden('credentials.issue');
+        return correctCredential(ctx, input);
+      },
     }),
     verify: defineOperation({
       summary: 'Verify a credential: proof, issuer against the trust list, validity period, revocation and suspension',

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { newId, sql, tenantCovers, type OperationContext, type TxContext } from '../../kernel/index.js';
+import { KernelErrors, newId, sql, tenantCovers, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { VC_V2_CONTEXT_URL } from './contexts.js';
 import { addJcsProof, jcs, type JsonObject } from './data-integrity.js';
 import { CredentialErrors } from './errors.js';
 import { activeKey, issuerDid, publicBase } from './keys.js';
 import { STATUS_LIST_SIZE, STATUS_PURPOSES, type StatusPurpose } from './status-list.js';
-import { checkClaims, findType } from './types.js';
+import { checkClaims, findType, type CredentialType } from './types.js';
 
 export const CREDENTIAL_STATUSES = ['active', 'suspended', 'revoked'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
@@ -24,6 +24,8 @@ export interface CredentialRow {
   issued_at: Date | string;
   status_reason: string | null;
   status_changed_at: Date | string | null;
+  replaces: string | null;
+  replaced_by: string | null;
 }
 
 export interface IssueInput {
@@ -49,6 +51,8 @@ export function credentialView(row: CredentialRow) {
     status: row.status,
     statusReason: row.status_reason,
     issuedAt: new Date(row.issued_at).toISOString(),
+    replaces: row.replaces,
+    replacedBy: row.replaced_by,
     credential: (typeof row.document === 'string' ? JSON.parse(row.document) : row.document) as JsonObject,
   };
 }
@@ -60,10 +64,12 @@ function claimsHash(input: IssueInput): string {
     .digest('base64url');
 }
 
+/** The current credential of a source (a corrected one is replaced). */
 async function existing(db: OperationContext['db'] | TxContext['db'], input: IssueInput): Promise<CredentialRow | undefined> {
   return (await db
     .selectFrom('credentials')
     .selectAll()
+    .where('replaced_by', 'is', null)
     .where('tenant_id', '=', input.tenantId)
     .where('type_code', '=', input.type)
     .where('source_ref', '=', input.sourceRef)
@@ -85,6 +91,15 @@ async function allocateStatusIndex(tx: TxContext, tenantId: string): Promise<num
   return Number(rows[0]!.index);
 }
 
+type Validity = { validFrom: Date; validUntil: Date | undefined };
+
+function validityOf(type: CredentialType, input: Pick<IssueInput, 'validFrom' | 'validUntil'>): Validity {
+  const validFrom = input.validFrom ? new Date(input.validFrom) : new Date();
+  const validUntil = input.validUntil ? new Date(input.validUntil) : type.validityDays !== null ? new Date(validFrom.getTime() + type.validityDays * 86_400_000) : undefined;
+  if (validUntil && validUntil.getTime() <= validFrom.getTime()) throw CredentialErrors.validityInvalid('validUntil must be after validFrom');
+  return { validFrom, validUntil };
+}
+
 /**
  * Issues a W3C VC 2.0 credential with an `eddsa-jcs-2022` proof under the tenant's active key.
  * Idempotent by (type, sourceRef): the same request answers the credential already issued; the
@@ -97,56 +112,86 @@ export async function issueCredential(ctx: OperationContext, input: IssueInput) 
   const hash = claimsHash(input);
   const before = await existing(ctx.db, input);
   if (before) return sameOrConflict(before, hash);
-
-  const validFrom = input.validFrom ? new Date(input.validFrom) : new Date();
-  const validUntil = input.validUntil ? new Date(input.validUntil) : type.validityDays !== null ? new Date(validFrom.getTime() + type.validityDays * 86_400_000) : undefined;
-  if (validUntil && validUntil.getTime() <= validFrom.getTime()) throw CredentialErrors.validityInvalid('validUntil must be after validFrom');
-
+  const validity = validityOf(type, input);
   return ctx.transaction(async (tx) => {
-    const key = await activeKey(ctx, tx, input.tenantId);
-    const index = await allocateStatusIndex(tx, input.tenantId);
-    const list = Math.floor(index / STATUS_LIST_SIZE);
-    const did = issuerDid(ctx.config, input.tenantId);
-    const document: JsonObject = {
-      '@context': [VC_V2_CONTEXT_URL],
-      id: `urn:uuid:${randomUUID()}`,
-      type: ['VerifiableCredential', type.vcType],
-      issuer: did,
-      validFrom: isoSeconds(validFrom),
-      ...(validUntil ? { validUntil: isoSeconds(validUntil) } : {}),
-      credentialSubject: { ...input.claims, ...(input.subjectId ? { id: input.subjectId } : {}) },
-      credentialStatus: STATUS_PURPOSES.map((purpose) => {
-        const url = statusListUrl(ctx, input.tenantId, purpose, list);
-        return { type: 'BitstringStatusListEntry', statusPurpose: purpose, statusListIndex: String(index % STATUS_LIST_SIZE), statusListCredential: url };
-      }),
-    };
-    const signed = addJcsProof(document, { privateKey: key.privateKey, verificationMethod: `${did}#${key.kid}` });
-    const id = newId('cred');
-    const row = (await tx.db
-      .insertInto('credentials')
-      .values({
-        id,
-        tenant_id: input.tenantId,
-        type_code: type.code,
-        source_ref: input.sourceRef,
-        claims_hash: hash,
-        status: 'active',
-        status_index: index,
-        kid: key.kid,
-        document: JSON.stringify(signed),
-        valid_until: validUntil ?? null,
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'type_code', 'source_ref']).doNothing())
-      .returningAll()
-      .executeTakeFirst()) as CredentialRow | undefined;
+    const row = await signAndInsert(ctx, tx, type, input, hash, validity, newId('cred'), null);
     if (!row) {
       // A concurrent request for the same source won; answer its credential.
       const winner = await existing(tx.db, input);
       return sameOrConflict(winner!, hash);
     }
-    await tx.emit({ name: 'credentials.credential.issued', tenantId: input.tenantId, payload: { id, tenantId: input.tenantId, type: type.code, sourceRef: input.sourceRef, kid: key.kid } });
-    await tx.audit({ action: 'credentials.credential.issued', entityType: 'credential', entityId: id, tenantId: input.tenantId, data: { type: type.code, kid: key.kid, statusIndex: index } });
     return { ...credentialView(row), created: true };
+  });
+}
+
+/** Builds, signs and stores one credential, with its event and audit entry; undefined when the source is taken. */
+async function signAndInsert(ctx: OperationContext, tx: TxContext, type: CredentialType, input: IssueInput, hash: string, validity: Validity, id: string, replaces: string | null) {
+  const key = await activeKey(ctx, tx, input.tenantId);
+  const index = await allocateStatusIndex(tx, input.tenantId);
+  const list = Math.floor(index / STATUS_LIST_SIZE);
+  const did = issuerDid(ctx.config, input.tenantId);
+  const document: JsonObject = {
+    '@context': [VC_V2_CONTEXT_URL],
+    id: `urn:uuid:${randomUUID()}`,
+    type: ['VerifiableCredential', type.vcType],
+    issuer: did,
+    validFrom: isoSeconds(validity.validFrom),
+    ...(validity.validUntil ? { validUntil: isoSeconds(validity.validUntil) } : {}),
+    credentialSubject: { ...input.claims, ...(input.subjectId ? { id: input.subjectId } : {}) },
+    credentialStatus: STATUS_PURPOSES.map((purpose) => {
+      const url = statusListUrl(ctx, input.tenantId, purpose, list);
+      return { type: 'BitstringStatusListEntry', statusPurpose: purpose, statusListIndex: String(index % STATUS_LIST_SIZE), statusListCredential: url };
+    }),
+  };
+  const signed = addJcsProof(document, { privateKey: key.privateKey, verificationMethod: `${did}#${key.kid}` });
+  const row = (await tx.db
+    .insertInto('credentials')
+    .values({
+      id,
+      tenant_id: input.tenantId,
+      type_code: type.code,
+      source_ref: input.sourceRef,
+      claims_hash: hash,
+      status: 'active',
+      status_index: index,
+      kid: key.kid,
+      document: JSON.stringify(signed),
+      valid_until: validity.validUntil ?? null,
+      replaces,
+    })
+    .onConflict((oc) => oc.columns(['tenant_id', 'type_code', 'source_ref']).where('replaced_by', 'is', null).doNothing())
+    .returningAll()
+    .executeTakeFirst()) as CredentialRow | undefined;
+  if (!row) return undefined;
+  await tx.emit({ name: 'credentials.credential.issued', tenantId: input.tenantId, payload: { id, tenantId: input.tenantId, type: type.code, sourceRef: input.sourceRef, kid: key.kid, replaces } });
+  await tx.audit({ action: 'credentials.credential.issued', entityType: 'credential', entityId: id, tenantId: input.tenantId, data: { type: type.code, kid: key.kid, statusIndex: index, replaces } });
+  return row;
+}
+
+/**
+ * A correction: a new credential for the same source with the corrected claims, and the old one
+ * revoked, linked both ways (`replaces`, `replacedBy`), in one transaction.
+ */
+export async function correctCredential(
+  ctx: OperationContext,
+  input: { id: string; claims: Record<string, unknown>; subjectId?: string | undefined; validFrom?: string | undefined; validUntil?: string | undefined; reason: string },
+) {
+  const seen = await findVisibleCredential(ctx, ctx.db, input.id);
+  const type = await findType(ctx, seen.tenant_id, seen.type_code);
+  if (!type) throw CredentialErrors.typeNotFound(seen.type_code);
+  checkClaims(type, input.claims);
+  const issue: IssueInput = { tenantId: seen.tenant_id, type: seen.type_code, sourceRef: seen.source_ref, subjectId: input.subjectId, claims: input.claims, validFrom: input.validFrom, validUntil: input.validUntil };
+  const validity = validityOf(type, issue);
+  return ctx.transaction(async (tx) => {
+    const old = await findVisibleCredential(ctx, tx.db, input.id, true);
+    if (old.status === 'revoked') throw CredentialErrors.statusChangeNotAllowed('revoked', 'corrected');
+    const id = newId('cred');
+    await tx.db.updateTable('credentials').set({ status: 'revoked', status_reason: input.reason, status_changed_at: new Date(), replaced_by: id }).where('id', '=', old.id).execute();
+    await tx.emit({ name: 'credentials.credential.revoked', tenantId: old.tenant_id, payload: { id: old.id, tenantId: old.tenant_id, type: old.type_code, from: old.status, replacedBy: id } });
+    await tx.audit({ action: 'credentials.credential.revoked', entityType: 'credential', entityId: old.id, tenantId: old.tenant_id, data: { from: old.status, reason: input.reason, replacedBy: id } });
+    const row = await signAndInsert(ctx, tx, type, issue, claimsHash(issue), validity, id, old.id);
+    if (!row) throw KernelErrors.conflict('The credential changed since it was read; read it again and retry');
+    return credentialView(row);
   });
 }
 

@@ -54,4 +54,13 @@ create table credentials (
 create index credentials_status on credentials(tenant_id, status) where status <> 'active';
 `,
   },
+  {
+    name: '002_corrections',
+    sql: `
+alter table credentials add column replaces text references credentials(id);
+alter table credentials add column replaced_by text;
+alter table credentials drop constraint credentials_tenant_id_type_code_source_ref_key;
+create unique index credentials_current_by_source on credentials(tenant_id, type_code, source_ref) where replaced_by is null;
+`,
+  },
 ];
