@@ -6,7 +6,8 @@ import { base45Decode, base45Encode, base58btcDecode, base58btcEncode, base64url
 import { BUNDLED_CONTEXTS, loadBundledContext, VC_V2_CONTEXT_URL } from './contexts.js';
 import { addJcsProof, verifyJcsProof, type JsonObject } from './data-integrity.js';
 import { decodeCredentialFromQr, encodeCredentialForQr, QR_DICTIONARY, qrSymbol } from './qr.js';
-import { decodeStatusList, encodeStatusList, statusBit } from './status-list.js';
+import { permuteStatusIndex } from './status-index.js';
+import { decodeStatusList, encodeStatusList, statusBit, STATUS_LIST_SIZE } from './status-list.js';
 import { verifyCredential, type TrustList } from './verify.js';
 
 /** Pure parts: no runtime, no database. */
@@ -109,6 +110,19 @@ describe('bitstring status list', () => {
     expect([0, 9, 131_071].map((i) => statusBit(bits, i))).toEqual([true, true, true]);
     expect([1, 8, 131_070].map((i) => statusBit(bits, i))).toEqual([false, false, false]);
     expect(() => encodeStatusList([131_072])).toThrow(/outside/);
+  });
+});
+
+describe('status positions', () => {
+  it('are a permutation of the whole list, keyed by the seed, and not in issuance order', () => {
+    const seen = new Uint8Array(STATUS_LIST_SIZE);
+    for (let n = 0; n < STATUS_LIST_SIZE; n++) seen[permuteStatusIndex('seed-a', 0, n)]! += 1;
+    expect(seen.every((count) => count === 1)).toBe(true);
+    const first = [0, 1, 2, 3, 4, 5, 6, 7].map((n) => permuteStatusIndex('seed-a', 0, n));
+    expect(first).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(first.slice(1).filter((p, i) => Math.abs(p - first[i]!) === 1)).toEqual([]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => permuteStatusIndex('seed-b', 0, n))).not.toEqual(first);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => permuteStatusIndex('seed-a', 1, n))).not.toEqual(first);
   });
 });
 

@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { KernelErrors, newId, sql, tenantCovers, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { VC_V2_CONTEXT_URL } from './contexts.js';
 import { addJcsProof, jcs, type JsonObject } from './data-integrity.js';
 import { CredentialErrors } from './errors.js';
 import { activeKey, issuerDid, publicBase } from './keys.js';
 import { STATUS_LIST_SIZE, STATUS_PURPOSES, type StatusPurpose } from './status-list.js';
+import { permuteStatusIndex } from './status-index.js';
 import { checkClaims, findType, type CredentialType } from './types.js';
 
 export const CREDENTIAL_STATUSES = ['active', 'suspended', 'revoked'] as const;
@@ -81,14 +82,19 @@ function sameOrConflict(row: CredentialRow, hash: string) {
   return { ...credentialView(row), created: false };
 }
 
-/** The next status index of a tenant (one index serves both its revocation and suspension lists). */
+/**
+ * The next status position of a tenant (one position serves both its revocation and its
+ * suspension list): the n-th credential goes to list n / 131072, at a pseudo-random bit of it.
+ */
 // Raw SQL does not get the module's schema by default: the table is qualified.
 async function allocateStatusIndex(tx: TxContext, tenantId: string): Promise<number> {
-  const { rows } = await sql<{ index: number }>`
-    insert into credentials.status_allocations as a (tenant_id, next_index) values (${tenantId}, 1)
+  const { rows } = await sql<{ n: number; seed: string }>`
+    insert into credentials.status_allocations as a (tenant_id, next_index, seed) values (${tenantId}, 1, ${randomBytes(32).toString('base64url')})
     on conflict (tenant_id) do update set next_index = a.next_index + 1
-    returning next_index - 1 as index`.execute(tx.db);
-  return Number(rows[0]!.index);
+    returning next_index - 1 as n, seed`.execute(tx.db);
+  const n = Number(rows[0]!.n);
+  const list = Math.floor(n / STATUS_LIST_SIZE);
+  return list * STATUS_LIST_SIZE + permuteStatusIndex(rows[0]!.seed, list, n % STATUS_LIST_SIZE);
 }
 
 type Validity = { validFrom: Date; validUntil: Date | undefined };

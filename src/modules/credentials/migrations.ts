@@ -29,9 +29,12 @@ create table credential_types (
   primary key (tenant_id, code)
 );
 
+-- How many credentials a tenant has had (its next status position), and the random seed of its
+-- status-position permutation (status-index.ts).
 create table status_allocations (
   tenant_id text primary key,
-  next_index integer not null
+  next_index integer not null,
+  seed text not null
 );
 
 create table credentials (
@@ -48,19 +51,14 @@ create table credentials (
   issued_at timestamptz not null default now(),
   status_reason text,
   status_changed_at timestamptz,
-  unique (tenant_id, type_code, source_ref),
+  -- Corrections: the credential this one corrects, and the one that corrected this one.
+  replaces text references credentials(id),
+  replaced_by text,
   unique (tenant_id, status_index)
 );
-create index credentials_status on credentials(tenant_id, status) where status <> 'active';
-`,
-  },
-  {
-    name: '002_corrections',
-    sql: `
-alter table credentials add column replaces text references credentials(id);
-alter table credentials add column replaced_by text;
-alter table credentials drop constraint credentials_tenant_id_type_code_source_ref_key;
+-- One current credential per source; corrected ones step aside.
 create unique index credentials_current_by_source on credentials(tenant_id, type_code, source_ref) where replaced_by is null;
+create index credentials_status on credentials(tenant_id, status) where status <> 'active';
 `,
   },
 ];
