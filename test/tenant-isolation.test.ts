@@ -47,6 +47,12 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'workflow.releaseProcess': 'looked up by id: checked below, another tenant’s process answers 404',
   'workflow.reassignProcess': 'looked up by id: checked below, another tenant’s process answers 404',
   'workflow.runTimers': 'platform timer pass (permission workflow.timers.run), no tenant input',
+  'credentials.getCredential': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.credentialQr': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.suspend': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.reinstate': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.revoke': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.correct': 'looked up by id: another tenant’s credential answers 404 (checked below)',
 };
 
 /**
@@ -131,6 +137,8 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'workflow.getWorkflow': { code: 'SNEAK' },
   'workflow.startProcess': { service: 'SNEAK', businessId: 'B1' },
   'workflow.findProcess': { service: 'SNEAK', businessId: 'B1' },
+  'credentials.createType': { code: 'sneak', vcType: 'Sneak', claimsSchema: { type: 'object' } },
+  'credentials.issue': { claims: {} },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -142,7 +150,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*', 'credentials.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({
@@ -289,6 +297,26 @@ describe('tenant isolation across every module route', () => {
     expect((await t.runtime.http.inject({ url: `/api/notify/v1/messages/${sent.json().messages[0].id}`, headers: platform })).statusCode).toBe(200);
     const change = await t.runtime.http.inject({ method: 'PATCH', url: `/api/notify/v1/subscriptions/${sub.json().id}`, headers, payload: { version: 1, status: 'disabled' } });
     expect(change.statusCode).toBe(404);
+  });
+
+  it('answers 404 for another tenant’s credential looked up by id, on every route that takes one', async () => {
+    const tbIssuer = await t.as({ tenantId: 'tb', permissions: ['credentials.*'] });
+    const type = await t.runtime.http.inject({ method: 'POST', url: '/api/credentials/v1/types', headers: tbIssuer, payload: { tenantId: 'tb', code: 'licence', name: 'Licence', vcType: 'Licence', claimsSchema: { type: 'object' } } });
+    expect(type.statusCode, type.body).toBe(201);
+    const issued = await t.runtime.http.inject({ method: 'POST', url: '/api/credentials/v1/credentials', headers: tbIssuer, payload: { tenantId: 'tb', type: 'licence', sourceRef: 'L-1', claims: {} } });
+    expect(issued.statusCode, issued.body).toBe(201);
+    const id = issued.json().id;
+    const headers = { authorization: `Bearer ${token}` };
+    const byId = [
+      { method: 'GET' as const, url: `/api/credentials/v1/credentials/${id}` },
+      { method: 'GET' as const, url: `/api/credentials/v1/credentials/${id}/qr` },
+      { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/suspend`, payload: { reason: 'sneak' } },
+      { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/reinstate`, payload: { reason: 'sneak' } },
+      { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/revoke`, payload: { reason: 'sneak' } },
+      { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/correct`, payload: { claims: {}, reason: 'sneak' } },
+    ];
+    for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
+    expect((await t.runtime.http.inject({ url: `/api/credentials/v1/credentials/${id}`, headers: tbIssuer })).json()).toMatchObject({ id, status: 'active' });
   });
 
   it('refuses a role granted in another tenant, on creation and on change, and writes nothing', async () => {
