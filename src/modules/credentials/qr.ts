@@ -1,4 +1,4 @@
-import { Encoder } from 'cbor-x';
+import { decode as cborDecode, encode as cborEncode } from 'cborg';
 import QRCode from 'qrcode';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { base45Decode, base45Encode } from './codecs.js';
@@ -6,14 +6,18 @@ import type { JsonObject } from './data-integrity.js';
 
 /**
  * The whole signed credential in a QR code, so it verifies with no network: CBOR (RFC 8949,
- * plain maps, no cbor-x records) → raw DEFLATE with a preset dictionary → base45 (RFC 9285),
+ * plain maps, keys in the object's own order) → raw DEFLATE with a preset dictionary → base45 (RFC 9285),
  * behind the prefix `SV1:`. Every character is in the QR alphanumeric set, so the code uses alphanumeric mode (5.5 bits a
  * character instead of 8).
  */
 export const QR_PREFIX = 'SV1:';
 export const QR_ERROR_CORRECTION = 'M' as const;
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+// Keys keep the object's order (the sort is stable): the dictionary's byte layout is the format.
+const cbor = {
+  encode: (value: unknown) => cborEncode(value, { mapSorter: () => 0 }),
+  decode: (bytes: Uint8Array) => cborDecode(bytes),
+};
 
 /**
  * A preset DEFLATE dictionary (RFC 1951/1950 `FDICT`, zlib's `dictionary`): the CBOR of a
