@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import sharp from 'sharp';
 import { FilesErrors } from './errors.js';
 import type { FileStore } from './stores/file-store.js';
 
@@ -13,6 +12,8 @@ const MAX_INPUT_PIXELS = 50_000_000;
  * is never whole in memory as a file) and stores a JPEG of at most 256×256 beside it.
  */
 export async function storeThumbnail(store: FileStore, key: string, thumbnailKey: string): Promise<{ sha256: string; size: number }> {
+  // Loaded on the first image: sharp opens a native library, which a start need not wait for.
+  const { default: sharp } = await import('sharp');
   const source = await store.read(key);
   if (!source) throw FilesErrors.contentMissing();
   const resize = sharp({ limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })

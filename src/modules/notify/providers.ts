@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { SevaConfig } from '../../kernel/index.js';
 import type { Channel } from './channels.js';
 
@@ -44,7 +43,8 @@ export function openProvider(name: ProviderName, config: Readonly<SevaConfig>, c
 }
 
 function smtpSession(config: Readonly<SevaConfig>, concurrency: number): ProviderSession {
-  const transport = nodemailer.createTransport({
+  // Loaded on first use: a deployment without SMTP never parses nodemailer at start.
+  const transport = import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport({
     host: config.smtpHost,
     port: config.smtpPort,
     secure: config.smtpSecure,
@@ -57,11 +57,11 @@ function smtpSession(config: Readonly<SevaConfig>, concurrency: number): Provide
     socketTimeout: 30_000,
     // nodemailer logs nothing unless asked; recipients must never reach a log line.
     logger: false,
-  });
+  }));
   return {
     async send(m) {
       try {
-        const info = await transport.sendMail({
+        const info = await (await transport).sendMail({
           from: config.smtpFrom,
           to: m.recipient,
           subject: m.subject ?? '',
@@ -79,7 +79,7 @@ function smtpSession(config: Readonly<SevaConfig>, concurrency: number): Provide
         return { ok: false, retry: !permanent, error: `smtp ${e.responseCode ?? e.code ?? 'error'}: ${String(e.message ?? '').slice(0, 200)}` };
       }
     },
-    close: () => transport.close(),
+    close: () => void transport.then((t) => t.close(), () => {}),
   };
 }
 
