@@ -7,7 +7,7 @@ import { setPath } from './field-values.js';
 import { insertRecords, toRow } from './record-store.js';
 import { checkReadRequest, present, queryFlag, READ, reason, WRITE } from './records.js';
 import { registryCode, requireRegistry, tenantCode } from './registries.js';
-import { assignNumbers, ensureDataKey, sealRecords, validateRecord } from './sealing.js';
+import { assignNumbers, sealRecords, validateRecord } from './sealing.js';
 import { mayReadPlainPii } from './visibility.js';
 
 export const MAX_IMPORT_ROWS = 50_000;
@@ -69,7 +69,6 @@ export async function importRecords(ctx: OperationContext, registry: Registry, f
   }
   // Numbers, sealing and the unique check run in the import's transaction: a refused import uses
   // up no numbers. (In a skip-import, a row refused for a unique clash after numbering leaves a gap.)
-  if (registry.piiFields.length && good.length) await ensureDataKey(ctx, registry.tenantId);
   return ctx.transaction(async (tx) => {
     await assignNumbers(ctx, registry, good.map((g) => g.data));
     const sealed = await sealRecords(ctx, registry, good.map((g) => g.data));

@@ -6,7 +6,7 @@ import { RegistryErrors } from './errors.js';
 import { sameJson } from './field-values.js';
 import { dropIndex, insertRecords, loadRecord, parseJson, reindex, toRow, writeVersion, type RecordRow } from './record-store.js';
 import { registryCode, requireRegistry, tenantCode } from './registries.js';
-import { assignNumbers, ensureDataKey, OWNER_PURPOSE, sealRecords, unseal, validateRecord } from './sealing.js';
+import { assignNumbers, OWNER_PURPOSE, sealRecords, unseal, validateRecord } from './sealing.js';
 import { mayReadPlainPii, viewOf, PII_READ } from './visibility.js';
 
 export const WRITE = 'registry.record.write';
@@ -88,7 +88,6 @@ export async function createRecord(ctx: OperationContext, registry: Registry, in
   const problems = validateRecord(registry, input, 'data');
   if (problems.length) throw RegistryErrors.recordInvalid(problems);
   const id = newId('rec');
-  if (registry.piiFields.length) await ensureDataKey(ctx, registry.tenantId);
   return ctx.transaction(async (tx) => {
     const data = structuredClone(input);
     await assignNumbers(ctx, registry, [data]);

@@ -127,11 +127,3 @@ export async function assignNumbers(ctx: OperationContext, registry: Registry, r
   }
 }
 
-/**
- * Makes (and commits) the tenant's data key before a write opens its transaction. A key created
- * inside one transaction is invisible to concurrent writers until it commits, yet the key ring
- * hands its id to them at once: two first imports of a tenant would fail.
- */
-export async function ensureDataKey(ctx: OperationContext, tenantId: string): Promise<void> {
-  await ctx.crypto.encrypt(tenantId, '');
-}
