@@ -16,6 +16,7 @@ export { createLogger, type Logger } from './log/logger.js';
 export { newId, isId } from './crypto/ids.js';
 export { zodProblems } from './errors/zod-problems.js';
 export { verifyAuditChain } from './audit/verify.js';
+export { sealAllAudit } from './audit/audit-log.js';
 export { renderTemplate, templateVariables, escapeHtml, TemplateSyntaxError, TemplateVariablesMissing, type Escaping } from './templates/render.js';
 export type { SevaEvent, NewEvent } from './events/types.js';
 export { ANONYMOUS, PUBLIC, can, systemActor, type Actor } from './modules/actor.js';

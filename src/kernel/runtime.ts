@@ -7,7 +7,8 @@ import { openDatabase, ping, type Database } from './db/database.js';
 import { runMigrations, type MigrationSet } from './db/migrations.js';
 import { SevaBootError } from './errors/boot-error.js';
 import { KernelErrors } from './errors/seva-error.js';
-import type { EventBus, RegisteredListener } from './events/bus.js';
+import { PumpLoop, type EventBus, type RegisteredListener } from './events/bus.js';
+import { sealAudit } from './audit/audit-log.js';
 import type { SevaEvent } from './events/types.js';
 import type { RegisteredConsumer } from './events/delivery.js';
 import { LocalEventBus } from './events/local-bus.js';
@@ -157,6 +158,11 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     const appliedMigrations = await runMigrations(database, migrationSets(plan));
     mark('migrations');
 
+    // Links committed audit entries into the hash chain, woken by every audited commit.
+    const auditSealer = new PumpLoop('audit-seal', () => sealAudit(database.db), log, 1000);
+    auditSealer.start();
+    cleanup.push(() => auditSealer.stop());
+
     const jobs = new JobQueue(database, log);
     const client = new ModuleClient(plan, tokens, contextFor);
     services = {
@@ -167,6 +173,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       keyRing: new KeyRing(database.db, masterKey),
       jobs,
       wakeEvents: () => bus?.wake(),
+      wakeAudit: () => auditSealer.wake(),
       publishes: new Map(plan.local.map((m) => [m.name, new Set(m.events?.publishes ?? [])])),
       call: (ctx, module, operation, input) => client.call(ctx, module, operation, input),
     };

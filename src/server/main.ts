@@ -10,6 +10,7 @@ import {
   SevaBootError,
   startRuntime,
   systemActor,
+  sealAllAudit,
   verifyAuditChain,
   kernelMigrations,
   type ModuleDef,
@@ -70,6 +71,8 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
         const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
         try {
           await runMigrations(database, [kernelMigrations]);
+          // Links what a stopped server left unsealed, so every committed entry is checked.
+          await sealAllAudit(database.db);
           const result = await verifyAuditChain(database.db);
           console.log(result.ok ? `audit chain ok: ${result.entries} entries` : `audit chain BROKEN: ${result.problems.map((p) => `#${p.n} ${p.problem}`).join('; ')}`);
           if (!result.ok) process.exitCode = 1;

@@ -2,7 +2,12 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { isId } from '../crypto/ids.js';
-import { appendAudit, auditHash, GENESIS_HASH, type AuditEntry } from './audit-log.js';
+import { appendAudit, auditHash, GENESIS_HASH, sealAllAudit, sealAudit, type AuditEntry } from './audit-log.js';
+import { auditMigrations } from './migrations.js';
+import { runMigrations } from '../db/migrations.js';
+import { kernelMigrations } from '../kernel-migrations.js';
+import { openDatabase } from '../db/database.js';
+import { createFreshPostgresDatabase, dropPostgresDatabase } from '../../../test/support/test-database.js';
 import { verifyAuditChain } from './verify.js';
 
 let t: TestDatabase;
@@ -27,6 +32,8 @@ const entry = (i: number): AuditEntry => ({
 });
 
 const append = (e: AuditEntry) => db.transaction().execute((trx) => appendAudit(trx, e));
+const seal = () => sealAllAudit(db);
+const sealed = (id: string) => db.selectFrom('kernel.audit_log').select(['n', 'hash']).where('entity_id', '=', id).executeTakeFirstOrThrow();
 const count = async () => Number((await db.selectFrom('kernel.audit_log').select((eb) => eb.fn.countAll().as('c')).executeTakeFirstOrThrow()).c);
 
 /** Changes rows the way an attacker with superuser rights would: with the append-only trigger off. */
@@ -39,23 +46,28 @@ const tamper = (statement: string) =>
 // The tests build on one another: each tamper test first restores a clean copy of the log.
 describe('audit log', () => {
   it('verifies an empty log', async () => {
-    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: 0, problems: [] });
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: 0, unsealed: 0, problems: [] });
   });
 
-  it('appends linked entries numbered from 1 inside the caller’s transaction', async () => {
-    const first = await append(entry(1));
-    expect(first.n).toBe(1);
-    const second = await append(entry(2));
-    expect(second.n).toBe(2);
+  it('writes entries unsealed inside the caller’s transaction, then seals them into a chain numbered from 1', async () => {
+    await append(entry(1));
+    await append(entry(2));
+    const unsealed = await db.selectFrom('kernel.audit_log').selectAll().orderBy('seq').execute();
+    expect(unsealed.map((r) => [r.n, r.hash])).toEqual([[null, null], [null, null]]);
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: 0, unsealed: 2, problems: [] });
+
+    expect(await seal()).toBe(2);
     const rows = await db.selectFrom('kernel.audit_log').selectAll().orderBy('n').execute();
     expect(rows.map((r) => Number(r.n))).toEqual([1, 2]);
+    expect(rows.map((r) => r.entity_id)).toEqual(['app_1', 'app_2']);
     expect(rows[0]!.prev_hash).toBe(GENESIS_HASH);
-    expect(rows[1]!.prev_hash).toBe(first.hash);
-    expect(rows[1]!.hash).toBe(second.hash);
+    expect(rows[1]!.prev_hash).toBe(rows[0]!.hash);
     expect(isId(rows[0]!.id, 'aud')).toBe(true);
     expect(rows[0]).toMatchObject({ tenant_id: 'in.ka', actor_id: 'usr_test', entity_id: 'app_1', request_id: 'req_1' });
     expect(rows[0]!.data).toEqual({ i: 1, nested: { z: [1, 'two'], a: true }, at: '1970-01-01T00:00:00.000Z' });
-    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: 2, problems: [] });
+    expect(await db.selectFrom('kernel.audit_head').select(['n', 'hash']).executeTakeFirstOrThrow()).toEqual({ n: rows[1]!.n, hash: rows[1]!.hash });
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: 2, unsealed: 0, problems: [] });
+    expect(await seal()).toBe(0);
   });
 
   it('refuses to run outside a transaction', async () => {
@@ -71,16 +83,57 @@ describe('audit log', () => {
       }),
     ).rejects.toThrow('the change failed');
     expect(await count()).toBe(before);
-    const next = await append({ actorId: 'usr_x', action: 'a', entityType: 'e', entityId: 'e1' });
-    expect(next.n).toBe(before + 1);
+    await append({ actorId: 'usr_x', action: 'a', entityType: 'e', entityId: 'after-rollback' });
+    await seal();
+    expect(Number((await sealed('after-rollback')).n)).toBe(before + 1);
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
-  it('keeps a contiguous valid chain under 20 concurrent writers', async () => {
+  it('seals an entry that commits after a later-written one in a later round, keeping n without gaps', async () => {
     const before = await count();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => append(entry(100 + i))));
-    expect(results.map((r) => r.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => before + 1 + i));
-    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: before + 20, problems: [] });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The slow transaction writes first (lower seq) but commits last.
+    const slow = db.transaction().execute(async (trx) => {
+      await appendAudit(trx, { actorId: 'usr_x', action: 'a', entityType: 'e', entityId: 'slow' });
+      await held;
+    });
+    if (process.env.DATABASE_URL) {
+      // PostgreSQL: a second connection commits meanwhile and is sealed without waiting for the slow one.
+      await append({ actorId: 'usr_x', action: 'a', entityType: 'e', entityId: 'fast' });
+      expect(await sealAudit(db)).toBe(1);
+      expect(Number((await sealed('fast')).n)).toBe(before + 1);
+      release();
+      await slow;
+      await seal();
+      expect(Number((await sealed('slow')).n)).toBe(before + 2);
+    } else {
+      release();
+      await slow;
+      await seal();
+    }
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, unsealed: 0, problems: [] });
+  });
+
+  it('keeps a contiguous valid chain under 20 concurrent writers and two sealers', async () => {
+    const before = await count();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => append(entry(100 + i)).then(() => (i % 5 === 0 ? sealAudit(db, 3) : 0))));
+    await Promise.all([seal(), seal()]);
+    const numbers = await db.selectFrom('kernel.audit_log').select('n').where('n', '>', before).orderBy('n').execute();
+    expect(numbers.map((r) => Number(r.n))).toEqual(Array.from({ length: 20 }, (_, i) => before + 1 + i));
+    expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: before + 20, unsealed: 0, problems: [] });
+  });
+
+  it('lets sealing fill the chain columns once, and nothing else change', async () => {
+    await append({ actorId: 'usr_x', action: 'a', entityType: 'e', entityId: 'pending' });
+    await expect(sql`update kernel.audit_log set action = 'x' where entity_id = 'pending'`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(
+      sql`update kernel.audit_log set n = 999999, prev_hash = 'p', hash = 'h', data = '{"forged":true}' where entity_id = 'pending'`.execute(db),
+    ).rejects.toThrow(/append-only/);
+    await expect(sql`delete from kernel.audit_log where entity_id = 'pending'`.execute(db)).rejects.toThrow(/append-only/);
+    await seal();
+    await expect(sql`update kernel.audit_log set hash = 'h' where entity_id = 'pending'`.execute(db)).rejects.toThrow(/append-only/);
+    expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE without bypassing the trigger', async () => {
@@ -137,5 +190,38 @@ async function problems(): Promise<Array<[number, string]>> {
 async function resetLog(entries: number): Promise<void> {
   await tamper(`delete from kernel.audit_log; update kernel.audit_head set n = 0, hash = '${GENESIS_HASH}'`);
   for (let i = 1; i <= entries; i++) await append(entry(i));
-  expect(await verifyAuditChain(db)).toEqual({ ok: true, entries, problems: [] });
+  await seal();
+  expect(await verifyAuditChain(db)).toEqual({ ok: true, entries, unsealed: 0, problems: [] });
 }
+
+describe('a log written before entries were sealed after commit', () => {
+  it('stays a valid chain after the upgrade, and new entries are sealed on after it', async () => {
+    const url = await createFreshPostgresDatabase();
+    const old = await openDatabase({ databaseUrl: url, dataDir: 'memory://', poolSize: 2 });
+    try {
+      await runMigrations(old, [{ owner: 'kernel', migrations: [{ ...auditMigrations[0]!, name: 'audit_001_audit_log' }] }]);
+      // Two entries as the earlier version wrote them: numbered and linked at write time.
+      let prevHash = GENESIS_HASH;
+      for (const n of [1, 2]) {
+        const record = { n, id: `aud_old${n}`, at: new Date(n * 1000).toISOString(), tenantId: null, actorId: 'usr_old', action: 'old.entry', entityType: 'e', entityId: `old${n}`, requestId: null, data: { n } };
+        const hash = auditHash(prevHash, record);
+        await old.db.insertInto('kernel.audit_log').values({
+          n, id: record.id, at: record.at, actor_id: record.actorId, action: record.action, entity_type: 'e', entity_id: record.entityId, data: JSON.stringify(record.data), prev_hash: prevHash, hash,
+        }).execute();
+        prevHash = hash;
+      }
+      await old.db.updateTable('kernel.audit_head').set({ n: 2, hash: prevHash }).execute();
+
+      await runMigrations(old, [kernelMigrations]);
+      expect(await verifyAuditChain(old.db)).toEqual({ ok: true, entries: 2, unsealed: 0, problems: [] });
+      await old.db.transaction().execute((trx) => appendAudit(trx, { actorId: 'usr_new', action: 'new.entry', entityType: 'e', entityId: 'new1' }));
+      expect(await sealAllAudit(old.db)).toBe(1);
+      const rows = await old.db.selectFrom('kernel.audit_log').select(['n', 'seq', 'entity_id']).orderBy('n').execute();
+      expect(rows.map((r) => [Number(r.n), Number(r.seq), r.entity_id])).toEqual([[1, 1, 'old1'], [2, 2, 'old2'], [3, 3, 'new1']]);
+      expect(await verifyAuditChain(old.db)).toEqual({ ok: true, entries: 3, unsealed: 0, problems: [] });
+    } finally {
+      await old.close();
+      if (url) await dropPostgresDatabase(url);
+    }
+  });
+});

@@ -1,3 +1,3 @@
-export { appendAudit, appendAuditEntries, auditHash, GENESIS_HASH, type AuditEntry, type AuditRecord } from './audit-log.js';
+export { appendAudit, auditHash, auditRecord, GENESIS_HASH, sealAllAudit, sealAudit, type AuditEntry, type AuditRecord } from './audit-log.js';
 export { verifyAuditChain, type AuditProblem, type AuditVerification } from './verify.js';
 export { canonicalJson } from './canonical-json.js';

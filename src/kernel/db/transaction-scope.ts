@@ -6,8 +6,6 @@ interface Scope {
   afterCommit: Array<() => void>;
   /** Rows to insert just before commit, one multi-row statement per table. */
   deferred: Map<string, Array<Record<string, unknown>>>;
-  /** Work that must run last before commit, in order of kind: items and how to write them. */
-  atCommit: Map<string, { items: unknown[]; write(trx: Transaction<any>, items: unknown[]): Promise<void> }>;
   depth: number;
 }
 
@@ -23,7 +21,7 @@ const CHUNK = 1000;
 export async function inTransaction<T>(db: Kysely<any>, body: (trx: Transaction<any>) => Promise<T>): Promise<T> {
   const outer = scopes.getStore();
   if (outer) return inSavepoint(outer, body);
-  const scope: Omit<Scope, 'trx'> = { afterCommit: [], deferred: new Map(), atCommit: new Map(), depth: 0 };
+  const scope: Omit<Scope, 'trx'> = { afterCommit: [], deferred: new Map(), depth: 0 };
   const result = await db.transaction().execute((trx) =>
     scopes.run({ ...scope, trx } as Scope, async () => {
       const value = await body(trx);
@@ -38,7 +36,6 @@ export async function inTransaction<T>(db: Kysely<any>, body: (trx: Transaction<
 async function inSavepoint<T>(outer: Scope, body: (trx: Transaction<any>) => Promise<T>): Promise<T> {
   const name = sql.id(`seva_sp_${++outer.depth}`);
   const marks = new Map([...outer.deferred].map(([table, rows]) => [table, rows.length]));
-  const commitMarks = new Map([...outer.atCommit].map(([kind, task]) => [kind, task.items.length]));
   const hooks = outer.afterCommit.length;
   await sql`savepoint ${name}`.execute(outer.trx);
   try {
@@ -49,7 +46,6 @@ async function inSavepoint<T>(outer: Scope, body: (trx: Transaction<any>) => Pro
     await sql`rollback to savepoint ${name}`.execute(outer.trx);
     // What the rolled-back part deferred is rolled back with it.
     for (const [table, rows] of outer.deferred) rows.length = marks.get(table) ?? 0;
-    for (const [kind, task] of outer.atCommit) task.items.length = commitMarks.get(kind) ?? 0;
     outer.afterCommit.length = hooks;
     throw err;
   }
@@ -62,22 +58,6 @@ async function flushDeferred(scope: Scope): Promise<void> {
     }
   }
   scope.deferred.clear();
-  for (const task of scope.atCommit.values()) if (task.items.length) await task.write(scope.trx, task.items);
-  scope.atCommit.clear();
-}
-
-/**
- * Queues `item` to be written by `write` (with every other item of its `kind`) as the last step
- * before `trx` commits, so work that serializes writers (a lock held until commit) holds it as
- * briefly as possible; false when `trx` is not the transaction in scope (write it yourself).
- */
-export function deferToCommit<T>(trx: Kysely<any>, kind: string, item: T, write: (trx: Transaction<any>, items: T[]) => Promise<void>): boolean {
-  const scope = scopes.getStore();
-  if (!scope || scope.trx !== trx) return false;
-  let task = scope.atCommit.get(kind);
-  if (!task) scope.atCommit.set(kind, (task = { items: [], write: write as (trx: Transaction<any>, items: unknown[]) => Promise<void> }));
-  task.items.push(item);
-  return true;
 }
 
 /**

@@ -97,7 +97,13 @@ describe('audit entries in a transaction', () => {
       await audit(tx, 'a-last');
     });
     await expect(ping().transaction(async (tx) => { await audit(tx, 'a-rolled-back'); throw new Error('undo'); })).rejects.toThrow('undo');
-    const rows = await db().selectFrom('kernel.audit_log').select(['entity_id', 'n']).where('action', '=', 'ping.test.audited').orderBy('n').execute();
+    const written = await db().selectFrom('kernel.audit_log').select(['entity_id', 'seq']).where('action', '=', 'ping.test.audited').orderBy('seq').execute();
+    expect(written.map((r) => r.entity_id)).toEqual(['a-first', 'a-last']);
+    // The runtime's sealer, woken by the commit, links them into the chain.
+    const rows = await eventually(async () => {
+      const sealed = await db().selectFrom('kernel.audit_log').select(['entity_id', 'n']).where('action', '=', 'ping.test.audited').where('n', 'is not', null).orderBy('n').execute();
+      return sealed.length === 2 ? sealed : undefined;
+    }, 'the audit entries sealed');
     expect(rows.map((r) => r.entity_id)).toEqual(['a-first', 'a-last']);
     expect(Number(rows[1]!.n)).toBe(Number(rows[0]!.n) + 1);
     const verified = await t.runtime.http.inject({ url: '/api/system/v1/audit/verify', headers: await t.as({ permissions: ['system.*'] }) });

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import { appendAuditEntries } from '../audit/audit-log.js';
+import { appendAudit } from '../audit/audit-log.js';
 import { blindIndex } from '../crypto/blind-index.js';
 import type { SevaConfig } from '../config/schema.js';
 import type { KeyRing } from '../crypto/envelope.js';
@@ -10,7 +10,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { lazyChild, type Logger } from '../log/logger.js';
 import type { Actor } from './actor.js';
 import type { OperationContext, TxContext } from './define.js';
-import { afterCommit, currentTransaction, deferToCommit, inTransaction } from '../db/transaction-scope.js';
+import { afterCommit, currentTransaction, inTransaction } from '../db/transaction-scope.js';
 
 /** What every context of this process shares; built once by the runtime. */
 export interface ContextServices {
@@ -21,6 +21,8 @@ export interface ContextServices {
   masterKey: Buffer;
   jobs: JobQueue;
   wakeEvents(): void;
+  /** A hint to the audit sealer that audited changes committed. */
+  wakeAudit(): void;
   /** Which events each module declared it publishes. */
   publishes: ReadonlyMap<string, ReadonlySet<string>>;
   call(ctx: OperationContext, module: string, operation: string, input: unknown): Promise<unknown>;
@@ -78,15 +80,11 @@ export function txContext(services: ContextServices, module: string, actor: Acto
         entityType: entry.entityType,
         entityId: entry.entityId,
         requestId,
-        // Serialized now: the entry records the data as it was when the change was made.
-        data: JSON.parse(JSON.stringify(entry.data ?? {})) as Record<string, unknown>,
-        at: new Date().toISOString(),
+        data: entry.data,
       };
-      // The chain's lock serializes every audited write of the platform until commit: the
-      // entries are appended as the transaction's last step, so it is held for the least time.
-      if (!deferToCommit(trx, 'audit', full, (t, entries) => appendAuditEntries(t, entries).then(() => undefined))) {
-        await appendAuditEntries(trx, [full]);
-      }
+      // Serialized now: the entry records the data as it was when the change was made.
+      await appendAudit(trx, full);
+      afterCommit(services.wakeAudit);
     },
   };
 }

@@ -118,6 +118,7 @@ export const systemModule = defineModule({
       output: z.object({
         ok: z.boolean(),
         entries: z.number().int(),
+        unsealed: z.number().int(),
         problems: z.array(z.object({ n: z.number().int(), problem: z.string() })),
       }),
       handler: (ctx) => verifyAuditChain(ctx.db),

@@ -184,7 +184,7 @@ describe('processes', () => {
     const events = await t.runtime.database.db.selectFrom('kernel.outbox' as any).select(['payload']).where('name', '=', 'workflow.process.transitioned').execute();
     const approveEvent = events.map((e: any) => (typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload)).find((e: any) => e.processId === q.id && e.action === 'APPROVE');
     expect(approveEvent).toMatchObject({ before: { state: 'PENDING_APPROVAL', version: 3 }, after: { state: 'PENDING_PAYMENT', version: 4 } });
-    const audits = await t.runtime.database.db.selectFrom('kernel.audit_log' as any).select('action').where('entity_id', '=', q.id).orderBy('n').execute();
+    const audits = await t.runtime.database.db.selectFrom('kernel.audit_log' as any).select('action').where('entity_id', '=', q.id).orderBy('seq').execute();
     expect(audits.map((a: any) => a.action)).toEqual(['workflow.process.started', 'workflow.process.transitioned', 'workflow.process.transitioned', 'workflow.process.transitioned']);
   });
 
