@@ -106,7 +106,6 @@ export async function applyAction(state: WorkflowState, ctx: OperationContext, i
       actorId: ctx.actor.id,
     };
     await tx.emit({ name: 'workflow.process.transitioned', tenantId: row.tenant_id, payload: facts });
-    // Last, so the audit chain's lock is held for the shortest time before commit.
     await tx.audit({ action: 'workflow.process.transitioned', entityType: 'workflow_process', entityId: row.id, tenantId: row.tenant_id, data: facts });
     return next;
   });
