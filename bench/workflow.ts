@@ -154,15 +154,17 @@ async function load(runtime: Runtime): Promise<number> {
     from generate_series(1, ${INSTANCES}) g,
       lateral (select 'C' || lpad((g % ${CITIES})::text, 2, '0') as city,
                       'C' || lpad((g % ${CITIES})::text, 2, '0') || '.W' || lpad(((g / ${CITIES}) % ${WARDS})::text, 2, '0') as ward) w`.execute(db);
-  await sql`analyze workflow.processes`.execute(db);
+  // What autovacuum does to a table soon after a bulk load (it also empties the GIN indexes'
+  // pending lists, which a query would otherwise scan in full): the steady state to measure.
+  await sql`vacuum analyze workflow.processes`.execute(db);
   return performance.now() - started;
 }
 
 async function inbox(runtime: Runtime, base: string, employee: { wards: string; city: string }): Promise<Row[]> {
   progress(`workflow: loading ${fmt(INSTANCES)} process instances with generate_series`);
   const loadMs = await load(runtime);
-  progress(`  loaded and analysed in ${fmt(loadMs / 1000, 1)} s`);
-  const rows: Row[] = [note(`workflow: ${fmt(INSTANCES)} instances loaded (generate_series + analyze)`, ENGINE, `${fmt(loadMs / 1000, 1)} s`, '—')];
+  progress(`  loaded and vacuumed in ${fmt(loadMs / 1000, 1)} s`);
+  const rows: Row[] = [note(`workflow: ${fmt(INSTANCES)} instances loaded (generate_series + vacuum analyze)`, ENGINE, `${fmt(loadMs / 1000, 1)} s`, '—')];
   const profiles = [
     { label: 'two wards (2,000 active records visible)', id: employee.wards, target: true },
     { label: 'whole city (50,000 active records visible)', id: employee.city, target: false },

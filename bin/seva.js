@@ -2,10 +2,20 @@
 // Runs Seva from a bundle of the TypeScript sources, rebuilt here whenever a source is newer:
 // no separate build step between a clone and `npm start`, and no compiler on the start path.
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Commands that open the embedded database get PGlite's WebAssembly compiled on V8's background
+// threads while the bundle below loads on the main one (the kernel's db/pglite-wasm.ts takes it).
+if (['start', 'migrate', 'seed'].includes(process.argv[2] ?? '') && !process.env.DATABASE_URL) {
+  const wasm = new URL('./pglite.wasm', import.meta.resolve('@electric-sql/pglite'));
+  const compiled = readFile(wasm).then((bytes) => WebAssembly.compile(bytes));
+  compiled.catch(() => {});
+  globalThis[Symbol.for('seva.pglite.wasm')] = compiled;
+}
 const bundle = join(root, 'dist', 'seva.mjs');
 
 function newestSource(dir) {

@@ -3,6 +3,7 @@ import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGlitePool } from './pglite-pool.js';
+import { takePrefetchedPgliteWasm } from './pglite-wasm.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { SevaBootError } from '../errors/boot-error.js';
 
@@ -90,9 +91,11 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
   const lock = options.pglite || inMemory ? undefined : lockDataDir(dataDir);
   let pglite: PGlite;
   try {
+    const wasm = options.pglite ? undefined : await takePrefetchedPgliteWasm();
     pglite =
       options.pglite ??
       (await PGlite.create(inMemory ? undefined : dataDir, {
+        ...(wasm ? { pgliteWasmModule: wasm } : {}),
         parsers: { [INT8]: (value: string) => Number(value), [NUMERIC]: (value: string) => value },
         // Contrib extensions PostgreSQL ships in its own packages; PGlite only makes them
         // creatable when they are handed over here. A module still runs `create extension`.

@@ -5,7 +5,7 @@ import { WorkflowErrors } from './errors.js';
 import { jurisdictionOf } from './lookups.js';
 import { P, SYSTEM_ROLE } from './permissions.js';
 import { DUE_SOON_MS, endOfDay, slaStatus } from './sla.js';
-import { iso, isoOrNull, tenantChain, type WorkflowState } from './workflow-state.js';
+import { fromJson, iso, isoOrNull, tenantChain, type WorkflowState } from './workflow-state.js';
 
 const SLA = ['breached', 'dueToday', 'dueSoon', 'onTrack', 'none'] as const;
 
@@ -41,33 +41,51 @@ function decode(text: string): Cursor {
   throw WorkflowErrors.cursorInvalid();
 }
 
+/** A boundary filter through the tenant-qualified GIN index (`scoped_boundaries`), which also pins the tenant. */
+function inBoundaries(tenant: string, boundaries: string[]): RawBuilder<boolean> {
+  return sql<boolean>`workflow.scoped_boundaries(tenant_id, boundary_path) && ${boundaries.map((b) => `${tenant}/${b}`)}::text[]`;
+}
+
 /**
  * The "may act here" part of the inbox: the states where one of the actor's roles has an action
  * (over every definition version the tenant's records run on), or records escalated to one of
  * its roles or given to it; within its jurisdiction (boundary codes, or the tenant code for all
  * of it); not claimed by someone else.
  */
-async function mayActWhere(state: WorkflowState, ctx: OperationContext, tenant: string): Promise<RawBuilder<boolean>[]> {
+async function mayActWhere(state: WorkflowState, ctx: OperationContext, tenant: string, boundary: string | undefined): Promise<RawBuilder<boolean>[]> {
   const me = ctx.actor.id;
-  const where: RawBuilder<boolean>[] = [sql<boolean>`tenant_id = ${tenant}`, sql<boolean>`status = 'active'`];
-  if (ctx.actor.kind === 'system') return where;
-  where.push(sql<boolean>`(claimed_by is null or claimed_by = ${me})`);
-  const roles = ctx.actor.roles.filter((r) => r !== SYSTEM_ROLE);
-  const pairs: RawBuilder<unknown>[] = [];
-  for (const def of await visibleDefinitions(state, ctx, tenant)) {
-    for (const [from, actions] of def.actionsFrom) if (actions.some((a) => a.roles.some((r) => roles.includes(r)))) pairs.push(sql`(${def.id}, ${from})`);
+  const where: RawBuilder<boolean>[] = [sql<boolean>`status = 'active'`];
+  // The jurisdiction (or the boundary asked for) narrows by a key that holds the tenant, so the
+  // plain tenant condition is left out there: with it, the planner also reads the tenant's whole
+  // index and intersects, which costs more than the boundary lookup itself.
+  let scoped = false;
+  if (boundary) {
+    where.push(inBoundaries(tenant, [boundary]));
+    scoped = true;
   }
-  const may: RawBuilder<boolean>[] = [sql<boolean>`assignee = ${me}`];
-  if (pairs.length > 0) may.push(sql<boolean>`(definition_id, state) in (${sql.join(pairs)})`);
-  if (roles.length > 0) may.push(sql<boolean>`escalated_role = any(${roles}::text[])`);
-  where.push(sql<boolean>`(${sql.join(may, sql` or `)})`);
-  const jurisdiction = await jurisdictionOf(state, ctx, me);
-  const chain = tenantChain(tenant);
-  if (!jurisdiction.some((j) => chain.includes(j))) {
-    // Alone (no "or assigned to me"), so the GIN index on boundary_path drives the query:
-    // assignment and escalation only ever pick employees whose jurisdiction covers the record.
-    where.push(jurisdiction.length > 0 ? sql<boolean>`boundary_path && ${jurisdiction}::text[]` : sql<boolean>`assignee = ${me}`);
+  if (ctx.actor.kind !== 'system') {
+    where.push(sql<boolean>`(claimed_by is null or claimed_by = ${me})`);
+    const roles = ctx.actor.roles.filter((r) => r !== SYSTEM_ROLE);
+    const pairs: RawBuilder<unknown>[] = [];
+    for (const def of await visibleDefinitions(state, ctx, tenant)) {
+      for (const [from, actions] of def.actionsFrom) if (actions.some((a) => a.roles.some((r) => roles.includes(r)))) pairs.push(sql`(${def.id}, ${from})`);
+    }
+    const may: RawBuilder<boolean>[] = [sql<boolean>`assignee = ${me}`];
+    if (pairs.length > 0) may.push(sql<boolean>`(definition_id, state) in (${sql.join(pairs)})`);
+    if (roles.length > 0) may.push(sql<boolean>`escalated_role = any(${roles}::text[])`);
+    where.push(sql<boolean>`(${sql.join(may, sql` or `)})`);
+    const jurisdiction = await jurisdictionOf(state, ctx, me);
+    const chain = tenantChain(tenant);
+    if (!jurisdiction.some((j) => chain.includes(j))) {
+      // Alone (no "or assigned to me"), so the GIN index drives the query: assignment and
+      // escalation only ever pick employees whose jurisdiction covers the record.
+      if (jurisdiction.length > 0) {
+        where.push(inBoundaries(tenant, jurisdiction));
+        scoped = true;
+      } else where.push(sql<boolean>`assignee = ${me}`);
+    }
   }
+  if (!scoped) where.push(sql<boolean>`tenant_id = ${tenant}`);
   return where;
 }
 
@@ -115,16 +133,15 @@ export function inboxOperations(state: WorkflowState) {
       }),
       async handler(ctx, input) {
         const now = state.now();
-        const base = await mayActWhere(state, ctx, input.tenant);
+        const base = await mayActWhere(state, ctx, input.tenant, input.boundary);
         if (input.assignee === 'me') base.push(sql<boolean>`assignee = ${ctx.actor.id}`);
         else if (input.assignee === 'unassigned') base.push(sql<boolean>`assignee is null`);
         else if (input.assignee) base.push(sql<boolean>`assignee = ${input.assignee}`);
-        if (input.boundary) base.push(sql<boolean>`boundary_path && ${[input.boundary]}::text[]`);
-        const filtered = [...base];
-        if (input.service) filtered.push(sql<boolean>`service = ${input.service}`);
-        if (input.state) filtered.push(sql<boolean>`state = ${input.state}`);
-        if (input.slaStatus) filtered.push(slaWhere(input.slaStatus, now));
-        const page = [...filtered];
+        // Facets count what the caller may act on; the page also applies the filters and the cursor.
+        const page: RawBuilder<boolean>[] = [sql<boolean>`true`];
+        if (input.service) page.push(sql<boolean>`service = ${input.service}`);
+        if (input.state) page.push(sql<boolean>`state = ${input.state}`);
+        if (input.slaStatus) page.push(slaWhere(input.slaStatus, now));
         if (input.cursor) {
           const c = decode(input.cursor);
           // Keyset over (due_at asc nulls last, id): rows after the cursor's.
@@ -134,17 +151,25 @@ export function inboxOperations(state: WorkflowState) {
               : sql<boolean>`(due_at > ${new Date(c.d)} or (due_at = ${new Date(c.d)} and id > ${c.i}) or due_at is null)`,
           );
         }
+        // One pass over the visible records feeds both the page and the facets; the page's other
+        // columns are read for its rows only.
         const rows = (
-          await sql<any>`select id, service, business_id, state, boundary, assignee, claimed_by, due_at, escalation_level, version, created_at
-            from workflow.processes where ${sql.join(page, sql` and `)}
-            order by due_at asc nulls last, id asc limit ${input.limit + 1}`.execute(ctx.db)
+          await sql<any>`with mine as materialized (
+              select id, state, service, due_at from workflow.processes where ${sql.join(base, sql` and `)}
+            ), page as (
+              select id from mine where ${sql.join(page, sql` and `)} order by due_at asc nulls last, id asc limit ${input.limit + 1}
+            ), facets as (
+              select coalesce(json_agg(json_build_object('state', state, 'service', service, 'sla', sla, 'n', n)), '[]'::json) as facets
+              from (select state, service, sla, count(*) as n from (select state, service, ${slaCase(now)} as sla from mine) m
+                    group by grouping sets ((state), (service), (sla))) f
+            )
+            select f.facets, p.id, p.service, p.business_id, p.state, p.boundary, p.assignee, p.claimed_by, p.due_at, p.escalation_level, p.version, p.created_at
+            from facets f left join (page join workflow.processes p using (id)) on true
+            order by p.due_at asc nulls last, p.id asc`.execute(ctx.db)
         ).rows;
-        const facetRows = (
-          await sql<any>`select state, service, sla, count(*) as n from (
-              select state, service, ${slaCase(now)} as sla from workflow.processes where ${sql.join(base, sql` and `)}
-            ) mine group by grouping sets ((state), (service), (sla))`.execute(ctx.db)
-        ).rows;
-        const items = rows.slice(0, input.limit).map((r) => {
+        const facetRows: Array<Record<string, unknown>> = fromJson<Array<Record<string, unknown>> | null>(rows[0]?.facets ?? null) ?? [];
+        const found = rows.filter((r) => r.id !== null);
+        const items = found.slice(0, input.limit).map((r) => {
           const due = r.due_at ? new Date(r.due_at) : null;
           return {
             id: r.id,
@@ -170,7 +195,7 @@ export function inboxOperations(state: WorkflowState) {
             .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
         return {
           items,
-          nextCursor: rows.length > input.limit && last ? encode({ d: last.dueAt, i: last.id }) : null,
+          nextCursor: found.length > input.limit && last ? encode({ d: last.dueAt, i: last.id }) : null,
           facets: { state: facet('state'), service: facet('service'), slaStatus: facet('sla') },
         };
       },

@@ -93,4 +93,17 @@ create table assignment_cursors (
 );
 `,
   },
+  {
+    // The inbox's jurisdiction filter by a key that holds the tenant too ("in.ka.bengaluru/W01"):
+    // one GIN lookup finds the records, where boundary codes alone made the planner intersect
+    // with the tenant's whole index. Tenant codes hold no "/", so a key names one tenant.
+    name: '002_inbox_scoped_boundaries',
+    sql: `
+create function scoped_boundaries(tenant text, path text[]) returns text[]
+  language sql immutable parallel safe
+  as $$ select array(select tenant || '/' || b from unnest(path) b) $$;
+create index processes_scoped_jurisdiction on processes using gin (scoped_boundaries(tenant_id, boundary_path)) where status = 'active';
+drop index processes_jurisdiction;
+`,
+  },
 ];
