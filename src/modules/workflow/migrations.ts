@@ -104,6 +104,11 @@ create function scoped_boundaries(tenant text, path text[]) returns text[]
   as $$ select array(select tenant || '/' || b from unnest(path) b) $$;
 create index processes_scoped_jurisdiction on processes using gin (scoped_boundaries(tenant_id, boundary_path)) where status = 'active';
 drop index processes_jurisdiction;
+-- Covering what the inbox reads and filters on, so a tenant-wide inbox (a city's clerk) is an
+-- index-only scan: a tenant's records are spread over the whole table, one per page or so.
+drop index processes_inbox;
+create index processes_inbox on processes (tenant_id, due_at, id)
+  include (state, service, definition_id, assignee, claimed_by, escalated_role) where status = 'active';
 `,
   },
 ];
