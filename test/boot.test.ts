@@ -209,7 +209,7 @@ describe('seva check and seva migrate', () => {
     async () => {
       const all = await runSeva(['check'], sevaEnv(freshDataDir()));
       expectSuccess(all);
-      expect(all.stdout).toContain('configuration ok; modules here: system, identity, reference, files, notify, registry, workflow, credentials, ping, pong');
+      expect(all.stdout).toContain('configuration ok; modules here: system, identity, reference, files, notify, registry, workflow, credentials, billing, ping, pong');
 
       const split = await runSeva(['check'], sevaEnv(freshDataDir(), { SEVA_MODULES: 'pong', SEVA_MODULE_URLS: 'ping=http://127.0.0.1:9' }));
       expectSuccess(split);

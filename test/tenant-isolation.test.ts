@@ -53,6 +53,16 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'credentials.reinstate': 'looked up by id: another tenant’s credential answers 404 (checked below)',
   'credentials.revoke': 'looked up by id: another tenant’s credential answers 404 (checked below)',
   'credentials.correct': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'billing.getDemand': 'looked up by id: another tenant’s demand answers 404 (checked below)',
+  'billing.adjustDemand': 'looked up by id: another tenant’s demand answers 404 (checked below)',
+  'billing.cancelDemand': 'looked up by id: another tenant’s demand answers 404 (checked below)',
+  'billing.getBill': 'looked up by id: another tenant’s bill answers 404 (checked below)',
+  'billing.getPayment': 'looked up by id: another tenant’s payment answers 404 (checked below)',
+  'billing.getReceipt': 'looked up by id: another tenant’s payment answers 404 (checked below)',
+  'billing.refundPayment': 'looked up by id: another tenant’s payment answers 404 (checked below)',
+  'billing.cancelPayment': 'looked up by id: another tenant’s payment answers 404 (checked below)',
+  'billing.getOrder': 'looked up by id: another tenant’s order answers 404 (billing tests)',
+  'billing.reconcileOrders': 'platform reconciliation pass (permission billing.reconcile.run), no tenant input',
 };
 
 /**
@@ -62,6 +72,9 @@ const NOT_TENANT_BEARING: Record<string, string> = {
 const CUSTOM_ROUTES: Record<string, string> = {
   'identity.oauthToken': 'public OAuth token endpoint; signs in to the tenant named in the request (login tests)',
   'identity.requestOtp': 'public; sends a code for the named tenant, answers the same whether an account exists (otp tests)',
+  'billing.gatewayCallback': 'public: the payment gateway’s signed redirect; the order is found by its id and the signature (billing online tests)',
+  'billing.gatewayWebhook': 'public: the payment gateway’s HMAC-signed webhook (billing online tests)',
+  'billing.receiptPdf': 'looked up by id: another tenant’s payment answers 404 (checked below and in billing tests)',
   'notify.smsReceipt': 'SMS provider webhook, authenticated by an HMAC signature; the message is found by its provider id (notify tests)',
 };
 
@@ -139,6 +152,18 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'workflow.findProcess': { service: 'SNEAK', businessId: 'B1' },
   'credentials.createType': { code: 'sneak', vcType: 'Sneak', claimsSchema: { type: 'object' } },
   'credentials.issue': { claims: {} },
+  'billing.defineTaxHead': { service: 'TL', code: 'TL_FEE', name: 'Fee', category: 'fee', glCode: '1402' },
+  'billing.listTaxHeads': { service: 'TL' },
+  'billing.defineFeeRule': { service: 'TL', rule: { currency: 'INR', lines: [{ kind: 'fixed', taxHead: 'TL_FEE', amount: 100 }] } },
+  'billing.getFeeRule': { service: 'TL' },
+  'billing.estimateFee': { service: 'TL' },
+  'billing.createDemand': { service: 'TL', consumerCode: 'C1', periodFrom: '2026-04-01', periodTo: '2027-03-31', dueAt: '2027-03-31T00:00:00Z' },
+  'billing.findDemands': { service: 'TL', consumerCode: 'C1' },
+  'billing.fetchBill': { demandId: 'dmd_any' },
+  'billing.generateBills': {},
+  'billing.collectPayment': { billId: 'bill_any', amount: 100, mode: 'cash', idempotencyKey: 'sneaky-key-1' },
+  'billing.startOnlinePayment': { billId: 'bill_any', returnUrl: 'https://example.org/back' },
+  'billing.findPayments': { service: 'TL', consumerCode: 'C1' },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -150,7 +175,7 @@ beforeAll(async () => {
   const ctx = t.runtime.contextFor('identity', systemActor('test'));
   for (const code of ['ta', 'tb']) {
     await createTenant(ctx, { code, name: code });
-    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*', 'credentials.*'] });
+    await createRole(ctx, { tenantId: code, code: 'ADMIN', name: 'Admin', permissions: ['identity.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*', 'credentials.*', 'billing.*'] });
     await createEmployee(ctx, { tenantId: code, username: 'admin', name: 'Admin', password: PASSWORD, roles: [{ role: 'ADMIN', tenant: code }] });
   }
   const res = await t.runtime.http.inject({
@@ -376,6 +401,31 @@ describe('tenant isolation across every module route', () => {
     for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
     const after = await platform.call<{ state: string; version: number; claimedBy: string | null }>('workflow', 'getProcess', { id: process.id });
     expect(after).toMatchObject({ state: 'OPEN', version: 1, claimedBy: null });
+  });
+
+  it('answers 404 for another tenant’s demand, bill and payment looked up by id, on every route that takes one', async () => {
+    const tb = t.runtime.contextFor('billing', systemActor('test'));
+    await t.runtime.contextFor('reference', systemActor('test')).call('reference', 'createIdFormat', { tenantId: 'tb', code: 'billing.receipt', template: 'R-[seq:6]' });
+    await tb.call('billing', 'defineTaxHead', { tenantId: 'tb', service: 'TL', code: 'TL_FEE', name: 'Fee', category: 'fee', glCode: '1402' });
+    await tb.call('billing', 'defineFeeRule', { tenantId: 'tb', service: 'TL', rule: { currency: 'INR', lines: [{ kind: 'fixed', taxHead: 'TL_FEE', amount: 1000 }] } });
+    const demand = await tb.call<{ id: string; version: number }>('billing', 'createDemand', { tenantId: 'tb', service: 'TL', consumerCode: 'TB-1', periodFrom: '2026-04-01', periodTo: '2027-03-31', dueAt: '2027-03-31T00:00:00Z' });
+    const bill = await tb.call<{ id: string }>('billing', 'fetchBill', { tenantId: 'tb', demandId: demand.id });
+    const payment = await tb.call<{ id: string }>('billing', 'collectPayment', { tenantId: 'tb', billId: bill.id, amount: 1000, mode: 'cash', idempotencyKey: 'tb-payment-1' });
+    const headers = { authorization: `Bearer ${token}` };
+    const b = '/api/billing/v1';
+    const byId = [
+      { method: 'GET' as const, url: `${b}/demands/${demand.id}` },
+      { method: 'POST' as const, url: `${b}/demands/${demand.id}/adjustments`, payload: { version: demand.version, kind: 'waiver', lines: [{ taxHead: 'TL_FEE', delta: -1 }], reason: 'sneak' } },
+      { method: 'POST' as const, url: `${b}/demands/${demand.id}/cancel`, payload: { version: demand.version, reason: 'sneak' } },
+      { method: 'GET' as const, url: `${b}/bills/${bill.id}` },
+      { method: 'GET' as const, url: `${b}/payments/${payment.id}` },
+      { method: 'GET' as const, url: `${b}/payments/${payment.id}/receipt` },
+      { method: 'GET' as const, url: `${b}/payments/${payment.id}/receipt.pdf` },
+      { method: 'POST' as const, url: `${b}/payments/${payment.id}/refunds`, payload: { amount: 1, reason: 'sneak', idempotencyKey: 'sneaky-refund' } },
+      { method: 'POST' as const, url: `${b}/payments/${payment.id}/cancel`, payload: { reason: 'sneak' } },
+    ];
+    for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
+    expect(await tb.call('billing', 'getPayment', { id: payment.id })).toMatchObject({ status: 'completed', refunded: 0 });
   });
 
   it('lets the same admin act in its own tenant and below, and the platform anywhere', async () => {

@@ -10,7 +10,7 @@ export interface LoadConfigOptions {
 }
 
 /** Settings whose value never appears in a message (they end up in logs). */
-const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 'redisUrl', 'adminPassword', 's3AccessKeyId', 's3SecretAccessKey', 'smtpPassword', 'smsProviderKey', 'smsWebhookSecret']);
+const SECRET_KEYS = new Set(['masterKey', 'databaseUrl', 'redisUrl', 'adminPassword', 's3AccessKeyId', 's3SecretAccessKey', 'smtpPassword', 'smsProviderKey', 'smsWebhookSecret', 'paymentGatewayKey', 'paymentGatewayWebhookSecret']);
 
 /**
  * Reads the configuration from an optional JSON file and the environment, validates it, and

@@ -94,6 +94,12 @@ export const configSchema = z.object({
   smsRate: z.coerce.number().positive().max(100_000).default(20),
   /** Shared secret the SMS provider signs delivery receipts with (HMAC-SHA256). */
   smsWebhookSecret: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
+  /** Payment gateway (billing): its API base URL; without it online payments are refused. */
+  paymentGatewayUrl: z.string().url('must be a URL such as https://pay.example.org').optional(),
+  /** The merchant's API key at the gateway (sent on server-to-server calls). */
+  paymentGatewayKey: z.string().min(8, 'must be at least 8 characters').max(500).optional(),
+  /** Shared secret the gateway signs redirects and webhooks with (HMAC-SHA256). */
+  paymentGatewayWebhookSecret: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
 });
 
 export type SevaConfig = z.infer<typeof configSchema>;
@@ -140,4 +146,7 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   smsSender: 'SEVA_SMS_SENDER',
   smsRate: 'SEVA_SMS_RATE',
   smsWebhookSecret: 'SEVA_SMS_WEBHOOK_SECRET',
+  paymentGatewayUrl: 'SEVA_PAYMENT_GATEWAY_URL',
+  paymentGatewayKey: 'SEVA_PAYMENT_GATEWAY_KEY',
+  paymentGatewayWebhookSecret: 'SEVA_PAYMENT_GATEWAY_WEBHOOK_SECRET',
 };

@@ -27,6 +27,8 @@ const SENSITIVE = [
   'smtpPassword',
   'smsProviderKey',
   'smsWebhookSecret',
+  'paymentGatewayKey',
+  'paymentGatewayWebhookSecret',
   'recipient',
   'mobile',
   'mobileNumber',

@@ -7,7 +7,7 @@ import { createTenant, tenantExists } from './tenants.js';
 export const ADMIN_USERNAME = 'admin';
 export const ADMIN_ROLE = 'ADMIN';
 /** The root administrator's role: every module's permissions, granted by module prefix. */
-export const ADMIN_PERMISSIONS = ['identity.*', 'system.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*', 'credentials.*'];
+export const ADMIN_PERMISSIONS = ['identity.*', 'system.*', 'reference.*', 'files.*', 'notify.*', 'registry.*', 'workflow.*', 'credentials.*', 'billing.*'];
 
 /**
  * On an empty database (no user at all), the root tenant, its ADMIN role and the `admin` account,
