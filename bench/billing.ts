@@ -4,6 +4,7 @@ import { billingModuleWith } from '../src/modules/billing/index.js';
 import { identityModule } from '../src/modules/identity/index.js';
 import { referenceModuleWith } from '../src/modules/reference/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
+import { passwordLogin, percentile, runClients } from './lib/http-load.js';
 import { fmt, note, progress, row, type Row } from './lib/report.js';
 
 const ENGINE = 'PostgreSQL';
@@ -12,6 +13,7 @@ const PAYMENT_MS = 8_000;
 const DEMANDS = 100_000;
 const PAGE = 5_000;
 const TENANT = 'bench.city';
+const PASSWORD = 'Bench2026password';
 
 /**
  * Billing on PostgreSQL: counter payments recorded per second over HTTP from 50 concurrent
@@ -43,6 +45,8 @@ async function setUp(runtime: Runtime): Promise<void> {
   const id = runtime.contextFor('identity', systemActor('bench'));
   await id.call('identity', 'createTenant', { code: 'bench', name: 'Bench' });
   await id.call('identity', 'createTenant', { code: TENANT, name: 'Bench city' });
+  await id.call('identity', 'createRole', { tenantId: TENANT, code: 'CASHIER', name: 'Cashier', permissions: ['billing.*'] });
+  await id.call('identity', 'createEmployee', { tenantId: TENANT, username: 'cashier', name: 'Cashier', password: PASSWORD, roles: [{ role: 'CASHIER', tenant: TENANT }] });
   await runtime.contextFor('reference', systemActor('bench')).call('reference', 'createIdFormat', { tenantId: 'bench', code: 'billing.receipt', template: 'RCPT-[city]-[fy:yy-yy]-[seq:8]' });
   const b = runtime.contextFor('billing', systemActor('bench'));
   await b.call('billing', 'defineTaxHead', { tenantId: 'bench', service: 'TL', code: 'TL_FEE', name: 'Fee', category: 'fee', glCode: '1402-001' });
@@ -54,9 +58,6 @@ async function setUp(runtime: Runtime): Promise<void> {
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 /** Demands and bills made by SQL in the shape the module writes, so the timed part is the payment alone. */
 async function loadDemands(runtime: Runtime, prefix: string, count: number, withBills: boolean): Promise<void> {
@@ -83,31 +84,12 @@ async function payments(runtime: Runtime, base: string): Promise<Row[]> {
   const ready = 60_000;
   progress(`billing: loading ${fmt(ready)} demands with bills for the payment run`);
   await loadDemands(runtime, 'pb', ready, true);
-  const headers = { 'content-type': 'application/json', 'x-seva-actor': await runtime.internalToken({ kind: 'user', id: 'usr_cashier', tenantId: TENANT, roles: ['CASHIER'], permissions: ['billing.*'] }) };
-  let next = 0;
-  let failures = 0;
-  const latencies: number[] = [];
-  const run = (until: number, record: boolean) =>
-    Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (performance.now() < until && next < ready) {
-          const n = ++next;
-          const started = performance.now();
-          const res = await fetch(`${base}/payments/counter`, { method: 'POST', headers, body: JSON.stringify({ tenantId: TENANT, billId: `pbb${n}`, amount: 150_000, mode: 'cash', idempotencyKey: `bench-payment-${n}` }) });
-          await res.arrayBuffer();
-          if (res.status !== 201) {
-            failures++;
-            continue;
-          }
-          if (record) latencies.push(performance.now() - started);
-        }
-      }),
-    );
-  progress(`billing: counter payments, ${CLIENTS} clients: 1 s warm-up, ${PAYMENT_MS / 1000} s measured`);
-  await run(performance.now() + 1_000, false);
-  const started = performance.now();
-  await run(started + PAYMENT_MS, true);
-  const seconds = (performance.now() - started) / 1000;
+  const origin = base.slice(0, base.indexOf('/api/'));
+  const headers = await passwordLogin(origin, 'cashier', PASSWORD, TENANT);
+  progress(`billing: counter payments, ${CLIENTS} clients (a worker thread, a cashier's bearer token): 1 s warm-up, ${PAYMENT_MS / 1000} s measured`);
+  const { latencies, failures, lastError } = await runClients('payments', { base, headers, clients: CLIENTS, tenantId: TENANT, billPrefix: 'pbb', bills: ready, amount: 150_000 }, 1_000, PAYMENT_MS);
+  if (lastError) progress(`  last failure: ${lastError}`);
+  const seconds = PAYMENT_MS / 1000;
   latencies.sort((a, b) => a - b);
   const p99 = percentile(latencies, 99);
   progress(`  ${fmt(latencies.length / seconds)} payments/s, p50 ${fmt(percentile(latencies, 50), 1)} ms, p99 ${fmt(p99, 1)} ms, failures ${failures}`);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { loadConfig, sql, startRuntime, systemActor, type Runtime } from '../src/kernel/index.js';
 import { identityModule } from '../src/modules/identity/index.js';
 import { referenceModuleWith } from '../src/modules/reference/index.js';
 import { workflowModuleWith } from '../src/modules/workflow/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
+import { passwordLogin, percentile, runClients } from './lib/http-load.js';
 import { fmt, note, progress, row, type Row } from './lib/report.js';
 
 const ENGINE = 'PostgreSQL';
@@ -50,7 +50,7 @@ export async function workflowBench(): Promise<Row[]> {
   try {
     const config = loadConfig({ env: {}, overrides: { logLevel: 'warn', masterKey: randomBytes(32).toString('base64'), dataDir: 'memory://', databaseUrl: url, databasePoolSize: 20 } });
     runtime = await startRuntime({ config, catalog: [identityModule, referenceModuleWith(), workflowModuleWith()], listen: true });
-    const base = `http://127.0.0.1:${(runtime.http.server.address() as { port: number }).port}/api/workflow/v1`;
+    const base = `${origin(runtime)}/api/workflow/v1`;
     await setUp(runtime);
     return [...(await transitions(runtime, base)), ...(await inbox(runtime, base))];
   } finally {
@@ -81,35 +81,12 @@ async function setUp(runtime: Runtime) {
   return { wards, city: cityClerk };
 }
 
-/** A real access token from the password grant, as a client of the API holds one. */
-async function login(runtime: Runtime, username: string, tenant: string): Promise<Record<string, string>> {
-  const res = await fetch(`http://127.0.0.1:${(runtime.http.server.address() as { port: number }).port}/api/identity/v1/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'password', username, password: PASSWORD, tenant }),
-  });
-  if (res.status !== 200) throw new Error(`password grant for ${username} answered ${res.status}: ${await res.text()}`);
-  return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
-}
-
-/** Runs the clients in a worker thread for `warmupMs` + `measureMs`; latencies of the measured part. */
-function inWorker(data: Record<string, unknown>, warmupMs: number, measureMs: number): Promise<{ latencies: number[]; failures: number; lastError: string }> {
-  const now = performance.timeOrigin + performance.now();
-  const worker = new Worker(new URL('./lib/workflow-clients.mjs', import.meta.url), { workerData: { ...data, warmupUntil: now + warmupMs, until: now + warmupMs + measureMs } });
-  return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-}
-
+const origin = (runtime: Runtime) => `http://127.0.0.1:${(runtime.http.server.address() as { port: number }).port}`;
 const city = (c: number) => `bench.c${String(c).padStart(2, '0')}`;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 async function transitions(runtime: Runtime, base: string): Promise<Row[]> {
-  const headers = await login(runtime, 'stateclerk', 'bench');
+  const headers = await passwordLogin(origin(runtime), 'stateclerk', PASSWORD, 'bench');
   // One process per client: clients never race on a record, so every request is a real transition.
   const processes: Array<{ id: string; version: number; state: string }> = [];
   for (let i = 0; i < CLIENTS; i++) {
@@ -119,7 +96,7 @@ async function transitions(runtime: Runtime, base: string): Promise<Row[]> {
     processes.push(body);
   }
   progress(`workflow: transitions, ${CLIENTS} clients (a worker thread, bearer tokens): 1 s warm-up, ${TRANSITION_MS / 1000} s measured`);
-  const { latencies, failures, lastError } = await inWorker({ mode: 'transitions', base, headers, processes }, 1_000, TRANSITION_MS);
+  const { latencies, failures, lastError } = await runClients('transitions', { base, headers, processes }, 1_000, TRANSITION_MS);
   const seconds = TRANSITION_MS / 1000;
   latencies.sort((a, b) => a - b);
   const p99 = percentile(latencies, 99);
@@ -170,7 +147,7 @@ async function inbox(runtime: Runtime, base: string): Promise<Row[]> {
     { label: 'whole city (50,000 active records visible)', username: 'cityclerk', target: false },
   ];
   for (const profile of profiles) {
-    const headers = await login(runtime, profile.username, city(3));
+    const headers = await passwordLogin(origin(runtime), profile.username, PASSWORD, city(3));
     const queries = ['', '&state=OPEN', '&slaStatus=breached', '&assignee=unassigned', '&slaStatus=dueSoon&state=WORKING'].map((q) => `tenant=${city(3)}&limit=20${q}`);
     const first = await fetch(`${base}/inbox?${queries[0]}`, { headers });
     const page = (await first.json()) as { items: unknown[]; nextCursor: string | null; facets: { state: Array<{ count: number }> } };
@@ -178,7 +155,7 @@ async function inbox(runtime: Runtime, base: string): Promise<Row[]> {
     const visible = page.facets.state.reduce((n, f) => n + f.count, 0);
     if (page.nextCursor) queries.push(`${queries[0]}&cursor=${page.nextCursor}`);
     progress(`workflow: inbox, ${profile.label} (${fmt(visible)} by the facets), ${INBOX_CLIENTS} clients, ${INBOX_MS / 1000} s`);
-    const { latencies, failures, lastError } = await inWorker({ mode: 'inbox', base, headers, clients: INBOX_CLIENTS, queries }, 500, INBOX_MS);
+    const { latencies, failures, lastError } = await runClients('inbox', { base, headers, clients: INBOX_CLIENTS, queries }, 500, INBOX_MS);
     if (failures > 0) throw new Error(`inbox: ${failures} failed requests (last: ${lastError})`);
     latencies.sort((a, b) => a - b);
     const p95 = percentile(latencies, 95);

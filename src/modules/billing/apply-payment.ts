@@ -16,6 +16,14 @@ export interface PaymentRequest {
   orderId?: string;
   payerId?: string | null;
   counterDay?: string;
+  /** Drawn by the caller before its transaction; drawn here, inside it, when absent. */
+  receiptNo?: string;
+}
+
+/** The tenant's next receipt number (reference's `billing.receipt` format). */
+export async function drawReceiptNumber(state: BillingState, ctx: OperationContext, tenantId: string): Promise<string> {
+  const { ids } = await systemContext(state, ctx, 'receipts').call<{ ids: string[] }>('reference', 'generateIds', { tenantId, format: RECEIPT_FORMAT, count: 1 });
+  return ids[0]!;
 }
 
 /** Apportioning order: penalties and interest first, then fees and taxes as demanded. */
@@ -74,7 +82,7 @@ export async function applyPayment(state: BillingState, ctx: OperationContext, t
     await tx.db.updateTable('demand_lines').set({ collected: sql`collected + ${take}` }).where('id', '=', line.id).execute();
   }
   const unallocated = Math.max(0, remaining);
-  const receipt = await systemContext(state, ctx, 'receipts').call<{ ids: string[] }>('reference', 'generateIds', { tenantId: demand.tenant_id, format: RECEIPT_FORMAT, count: 1 });
+  const receiptNo = request.receiptNo ?? (await drawReceiptNumber(state, ctx, demand.tenant_id));
   const payment = await tx.db
     .insertInto('payments')
     .values({
@@ -90,7 +98,7 @@ export async function applyPayment(state: BillingState, ctx: OperationContext, t
       currency: demand.currency,
       unallocated,
       status: 'completed',
-      receipt_no: receipt.ids[0]!,
+      receipt_no: receiptNo,
       idempotency_key: request.idempotencyKey,
       order_id: request.orderId ?? null,
       payer_id: request.payerId ?? demand.payer_id ?? null,

@@ -1,6 +1,6 @@
 import { defineOperation, tenantCode, z, type OperationContext } from '../../kernel/index.js';
 import { num, visibleTo, type BillingState } from './billing-state.js';
-import { applyPayment, paymentView, priorPayment } from './apply-payment.js';
+import { applyPayment, drawReceiptNumber, paymentView, priorPayment } from './apply-payment.js';
 import { billingId, consumerCode, loadDemand } from './demands.js';
 import { BillingErrors } from './errors.js';
 import { serviceCode } from './fee-config.js';
@@ -81,20 +81,33 @@ export function paymentOperations(state: BillingState) {
         const missing = NEEDS[input.mode]!.filter((k) => input.instrument[k] === undefined);
         if (missing.length > 0) throw BillingErrors.instrumentMissing(`body.instrument.${missing[0]}`, input.mode);
         const now = state.now();
-        const payment = await ctx.transaction(async (tx) => {
-          const head = await tx.db.selectFrom('bills').select(['demand_id', 'tenant_id']).where('id', '=', input.billId).executeTakeFirst();
+        const today = utcDay(now);
+        // The same checks twice: first without locks, so a request that would fail (or a retry
+        // of one already paid) draws no receipt number; then under the demand's lock, for real.
+        const check = async (db: OperationContext['db'], lock: boolean) => {
+          const head = await db.selectFrom('bills').select(['demand_id', 'tenant_id']).where('id', '=', input.billId).executeTakeFirst();
           if (!head || head.tenant_id !== input.tenantId) throw BillingErrors.notFound('bill');
-          const demand = await loadDemand(ctx, tx.db, head.demand_id, true);
-          const bill = await tx.db.selectFrom('bills').selectAll().where('id', '=', input.billId).executeTakeFirstOrThrow();
-          const prior = await priorPayment(tx.db, input.tenantId, { bill, amount: input.amount, mode: input.mode, idempotencyKey: input.idempotencyKey });
-          if (prior) return prior;
+          const demand = await loadDemand(ctx, db, head.demand_id, lock);
+          const bill = await db.selectFrom('bills').selectAll().where('id', '=', input.billId).executeTakeFirstOrThrow();
+          const prior = await priorPayment(db, input.tenantId, { bill, amount: input.amount, mode: input.mode, idempotencyKey: input.idempotencyKey });
+          if (prior) return { prior };
           if (bill.status !== 'active') throw BillingErrors.billNotPayable(bill.status);
           if (new Date(bill.expires_at) <= now) throw BillingErrors.billExpired();
           checkAmount(bill, input.amount, input.currency);
-          const today = utcDay(now);
-          const closed = await tx.db.selectFrom('day_closes').select('id').where('tenant_id', '=', input.tenantId).where('cashier_id', '=', ctx.actor.id).where('day', '=', today).executeTakeFirst();
+          const closed = await db.selectFrom('day_closes').select('id').where('tenant_id', '=', input.tenantId).where('cashier_id', '=', ctx.actor.id).where('day', '=', today).executeTakeFirst();
           if (closed) throw BillingErrors.dayClosed(today);
-          return applyPayment(state, ctx, tx, demand, { bill, amount: input.amount, mode: input.mode, instrument: input.instrument, idempotencyKey: input.idempotencyKey, counterDay: today });
+          return { demand, bill };
+        };
+        const preview = await check(ctx.db, false);
+        if (preview.prior) return paymentView(preview.prior);
+        // Drawn before the transaction: numbers drawn at once by many cashiers merge into one
+        // statement, and the sequence's row is not locked until each payment commits (which
+        // made payments of one tenant commit one at a time).
+        const receiptNo = await drawReceiptNumber(state, ctx, input.tenantId);
+        const payment = await ctx.transaction(async (tx) => {
+          const checked = await check(tx.db, true);
+          if (checked.prior) return checked.prior;
+          return applyPayment(state, ctx, tx, checked.demand, { bill: checked.bill, amount: input.amount, mode: input.mode, instrument: input.instrument, idempotencyKey: input.idempotencyKey, counterDay: today, receiptNo });
         });
         return paymentView(payment);
       },

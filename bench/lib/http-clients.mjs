@@ -1,0 +1,64 @@
+// The benches' HTTP clients, in a worker thread so that their own work (HTTP client, JSON) does
+// not run on the event loop of the server they measure. Plain JavaScript: workers do not go
+// through the TypeScript loader. Each scenario is a loop per client; latencies are kept only
+// after the warm-up.
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { scenario, base, headers, until, warmupUntil } = workerData;
+const latencies = [];
+let failures = 0;
+let lastError = '';
+const now = () => performance.timeOrigin + performance.now();
+
+/** One request: its latency is kept when it answered `expected` (after the warm-up), else a failure. */
+async function timed(url, init, expected) {
+  const started = performance.now();
+  const res = await fetch(url, init);
+  const text = await res.text();
+  if (res.status !== expected) {
+    failures++;
+    lastError = `${res.status} ${text.slice(0, 200)}`;
+    return undefined;
+  }
+  if (now() >= warmupUntil) latencies.push(performance.now() - started);
+  return text;
+}
+
+const scenarios = {
+  /** Workflow: each client moves its own process back and forth (OPEN ⇄ WORKING). */
+  async transitions({ processes }) {
+    await Promise.all(
+      processes.map(async (p) => {
+        while (now() < until) {
+          const body = JSON.stringify({ action: p.state === 'OPEN' ? 'TAKE' : 'BACK', version: p.version, comment: 'bench' });
+          const text = await timed(`${base}/processes/${p.id}/actions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }, 200);
+          if (text === undefined) continue;
+          const next = JSON.parse(text);
+          p.version = next.version;
+          p.state = next.state;
+        }
+      }),
+    );
+  },
+  /** Workflow: the inbox, cycling through the query strings. */
+  async inbox({ clients, queries }) {
+    let n = 0;
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (now() < until) await timed(`${base}/inbox?${queries[n++ % queries.length]}`, { headers }, 200);
+    }));
+  },
+  /** Billing: counter payments, each of the next unpaid bill (`${billPrefix}${n}`, n from 1 to `bills`). */
+  async payments({ clients, tenantId, billPrefix, bills, amount }) {
+    let next = 0;
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (now() < until && next < bills) {
+        const n = ++next;
+        const body = JSON.stringify({ tenantId, billId: `${billPrefix}${n}`, amount, mode: 'cash', idempotencyKey: `bench-payment-${n}` });
+        await timed(`${base}/payments/counter`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }, 201);
+      }
+    }));
+  },
+};
+
+await scenarios[scenario](workerData);
+parentPort.postMessage({ latencies, failures, lastError, requests: latencies.length });

@@ -1,0 +1,38 @@
+import { Worker } from 'node:worker_threads';
+
+export interface LoadResult {
+  /** Latencies in ms of the successful requests after the warm-up. */
+  latencies: number[];
+  failures: number;
+  lastError: string;
+}
+
+/**
+ * Runs one of `http-clients.mjs`'s scenarios in a worker thread for `warmupMs` + `measureMs`:
+ * the clients then cost the server's event loop nothing, as separate client machines would.
+ */
+export function runClients(scenario: 'transitions' | 'inbox' | 'payments', data: Record<string, unknown>, warmupMs: number, measureMs: number): Promise<LoadResult> {
+  const now = performance.timeOrigin + performance.now();
+  const worker = new Worker(new URL('./http-clients.mjs', import.meta.url), {
+    workerData: { ...data, scenario, warmupUntil: now + warmupMs, until: now + warmupMs + measureMs },
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+/** A real access token from identity's password grant, as a client of the API holds one. */
+export async function passwordLogin(origin: string, username: string, password: string, tenant: string): Promise<Record<string, string>> {
+  const res = await fetch(`${origin}/api/identity/v1/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'password', username, password, tenant }),
+  });
+  if (res.status !== 200) throw new Error(`password grant for ${username} answered ${res.status}: ${await res.text()}`);
+  return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
