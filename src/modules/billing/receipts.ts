@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import PDFDocument from 'pdfkit';
 import { can, defineOperation, KernelErrors, z, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
 import { iso, isoOrNull, num, type BillingState } from './billing-state.js';
 import { billingId } from './demands.js';
@@ -60,7 +59,9 @@ export async function receiptOf(ctx: OperationContext, paymentId: string): Promi
 }
 
 /** The receipt as a one-page PDF (pdfkit, standard Helvetica: Latin script only for now). */
-export function receiptPdf(r: Receipt): Promise<Buffer> {
+export async function receiptPdf(r: Receipt): Promise<Buffer> {
+  // Loaded on the first PDF: pdfkit and its font stack are a third of the server bundle.
+  const { default: PDFDocument } = await import('pdfkit');
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Receipt ${r.receiptNo}`, Producer: 'Seva' }, compress: true });
     const chunks: Buffer[] = [];
