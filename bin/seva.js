@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Runs Seva from a bundle of the TypeScript sources, rebuilt here whenever a source is newer:
 // no separate build step between a clone and `npm start`, and no compiler on the start path.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bundle = join(root, 'dist', 'seva.cjs');
+const codeCache = `${bundle}.cache`;
 
 // Commands that open the embedded database get PGlite's WebAssembly compiled on V8's background
 // threads while the bundle below loads on the main one (the kernel's db/pglite-wasm.ts takes it).
@@ -16,7 +20,6 @@ if (['start', 'migrate', 'seed'].includes(process.argv[2] ?? '') && !process.env
   compiled.catch(() => {});
   globalThis[Symbol.for('seva.pglite.wasm')] = compiled;
 }
-const bundle = join(root, 'dist', 'seva.mjs');
 
 function newestSource(dir) {
   let newest = 0;
@@ -48,18 +51,50 @@ if (bundleTime() < Math.max(newestSource(join(root, 'src')), statSync(join(root,
   const staging = join(dirname(bundle), `.build-${process.pid}`);
   await build({
     entryPoints: [join(root, 'src', 'server', 'cli.ts')],
-    outfile: join(staging, 'seva.mjs'),
+    outfile: join(staging, 'seva.cjs'),
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    // CommonJS, because only a classic script can be given V8's code cache on Node 20.
+    format: 'cjs',
     target: 'node20',
+    // import() of an external package becomes require(): code V8 restores from the cache cannot
+    // call import() on Node 20 (the callback Node keys on the script is not restored with it).
+    supported: { 'dynamic-import': false },
     external: EXTERNAL,
-    banner: { js: "import { createRequire as __sevaCreateRequire } from 'node:module'; const require = __sevaCreateRequire(import.meta.url);" },
+    define: { 'import.meta.url': '__sevaModuleUrl' },
+    banner: { js: "const __sevaModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
     logLevel: 'error',
   });
-  renameSync(join(staging, 'seva.mjs.map'), `${bundle}.map`);
-  renameSync(join(staging, 'seva.mjs'), bundle);
+  rmSync(codeCache, { force: true });
+  renameSync(join(staging, 'seva.cjs.map'), `${bundle}.map`);
+  renameSync(join(staging, 'seva.cjs'), bundle);
   rmSync(staging, { recursive: true, force: true });
 }
-await import(pathToFileURL(bundle).href);
+
+// V8's code cache: what compiling the bundle and running a start produced last time, so a start
+// parses and compiles far less. V8 refuses a cache made from other source or by another V8, and
+// then one is made again once this start is ready.
+let cachedData;
+try {
+  cachedData = readFileSync(codeCache);
+} catch {
+  cachedData = undefined;
+}
+const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`, {
+  filename: bundle,
+  cachedData,
+});
+if (!cachedData || script.cachedDataRejected) {
+  globalThis[Symbol.for('seva.codeCache.save')] = () => {
+    try {
+      const staged = `${codeCache}.${process.pid}`;
+      writeFileSync(staged, script.createCachedData());
+      renameSync(staged, codeCache);
+    } catch {
+      // A read-only install starts without the cache; nothing else depends on it.
+    }
+  };
+}
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));

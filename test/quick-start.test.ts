@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { SHIPPED_CLI, startSevaProcess } from './support/seva-process.js';
+import { eventually } from './support/test-runtime.js';
 
 // The README's promise: `npm start` (bin/seva.js, the bundled CLI) serves on a fresh folder.
 const dataDir = mkdtempSync(join(tmpdir(), 'seva-quick-'));
@@ -31,6 +32,22 @@ it('npm start serves a fresh data folder, prints the URL and the sign-in line, a
     const { access_token } = (await token.json()) as { access_token: string };
     const allowed = await fetch(`${seva.url}/api/system/v1/dead-letters`, { headers: { authorization: `Bearer ${access_token}` } });
     expect(allowed.status).toBe(200);
+  } finally {
+    expect(await seva.stop()).toBe(0);
+  }
+}, 180_000);
+
+it('a second start on the folder runs from V8’s code cache of the bundle, job queue included', async () => {
+  // The first start left the cache (or found one it could use); this start runs from it.
+  expect(existsSync(new URL('../dist/seva.cjs.cache', import.meta.url))).toBe(true);
+  const seva = await startSevaProcess({ SEVA_DATA_DIR: dataDir }, 90_000, SHIPPED_CLI);
+  try {
+    const ready = await eventually(async () => {
+      const body = (await (await fetch(`${seva.url}/health/ready`)).json()) as { checks: { jobs: string } };
+      return body.checks.jobs === 'ok' || body.checks.jobs === 'failed' ? body : undefined;
+    }, 'the job queue to start');
+    expect(ready.checks.jobs).toBe('ok');
+    expect(seva.output()).not.toContain('did not start');
   } finally {
     expect(await seva.stop()).toBe(0);
   }

@@ -1,4 +1,5 @@
 import { builtInModules } from './catalog.js';
 import { runCli } from './main.js';
 
-await runCli(process.argv, builtInModules);
+// No top-level await: the launcher runs this bundle as a CommonJS script (for V8's code cache).
+void runCli(process.argv, builtInModules);

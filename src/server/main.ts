@@ -98,6 +98,8 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
     },
   });
   log.info({ timings: runtime.timings }, 'ready');
+  // The launcher keeps V8's compiled code of the bundle once a start has compiled what starting needs.
+  (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('seva.codeCache.save')]?.();
   const shown = runtime.url.replace('127.0.0.1', 'localhost');
   // One write, so whoever watches the output sees the whole banner at once.
   console.log(
