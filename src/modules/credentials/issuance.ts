@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { KernelErrors, newId, sql, tenantCovers, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { base58btcEncode } from './codecs.js';
-import { VC_V2_CONTEXT_URL } from './contexts.js';
+import { ISSUER_DEPENDENT_CONTEXT, VC_V2_CONTEXT_URL } from './contexts.js';
 import { jcs, type JsonObject } from './data-integrity.js';
 import { signDocument } from './signing.js';
 import { CredentialErrors } from './errors.js';
@@ -216,7 +216,7 @@ export async function signAndInsertMany(ctx: OperationContext, tx: TxContext, ty
     const list = Math.floor(index / STATUS_LIST_SIZE);
     const { input, validity } = item;
     const document: JsonObject = {
-      '@context': [VC_V2_CONTEXT_URL],
+      '@context': type.cryptosuite === 'eddsa-rdfc-2022' ? [VC_V2_CONTEXT_URL, { ...ISSUER_DEPENDENT_CONTEXT }] : [VC_V2_CONTEXT_URL],
       id: `urn:uuid:${randomUUID()}`,
       type: ['VerifiableCredential', type.vcType],
       issuer: did,
