@@ -245,7 +245,9 @@ export async function runBulkJob(ctx: OperationContext, jobId: string): Promise<
   }
   await sql`update credentials.bulk_jobs set status = 'running', started_at = coalesce(started_at, now()), heartbeat_at = now() where id = ${jobId} and status in ('queued', 'running')`.execute(ctx.db);
   while (await issueBatch(ctx, job, type)) {
-    // next batch
+    // Between batches, let the process serve requests: on the embedded database every query
+    // settles without I/O, so a loop of batches would otherwise hold the event loop to the end.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await finish(ctx, job, 'completed');
 }
