@@ -53,6 +53,9 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'credentials.reinstate': 'looked up by id: another tenant’s credential answers 404 (checked below)',
   'credentials.revoke': 'looked up by id: another tenant’s credential answers 404 (checked below)',
   'credentials.correct': 'looked up by id: another tenant’s credential answers 404 (checked below)',
+  'credentials.getBulkJob': 'looked up by id: another tenant’s bulk job answers 404 (checked below)',
+  'credentials.myCredentials': 'the caller’s own credentials (by their verified mobile), no tenant input',
+  'credentials.myCredential': 'the caller’s own credential by id; anyone else’s answers 404 (credentials tests)',
 };
 
 /**
@@ -139,6 +142,8 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'workflow.findProcess': { service: 'SNEAK', businessId: 'B1' },
   'credentials.createType': { code: 'sneak', vcType: 'Sneak', claimsSchema: { type: 'object' } },
   'credentials.issue': { claims: {} },
+  'credentials.createBulkJob': { csv: 'sourceRef\nX-1' },
+  'credentials.setDisplay': { code: 'sneak', display: {} },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -314,9 +319,14 @@ describe('tenant isolation across every module route', () => {
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/reinstate`, payload: { reason: 'sneak' } },
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/revoke`, payload: { reason: 'sneak' } },
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/correct`, payload: { claims: {}, reason: 'sneak' } },
+      { method: 'GET' as const, url: `/api/credentials/v1/credentials/${id}/pdf` },
     ];
     for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
     expect((await t.runtime.http.inject({ url: `/api/credentials/v1/credentials/${id}`, headers: tbIssuer })).json()).toMatchObject({ id, status: 'active' });
+    const job = await t.runtime.http.inject({ method: 'POST', url: '/api/credentials/v1/bulk-jobs', headers: tbIssuer, payload: { tenantId: 'tb', type: 'licence', csv: 'sourceRef\nL-2' } });
+    expect(job.statusCode, job.body).toBe(202);
+    expect((await t.runtime.http.inject({ url: `/api/credentials/v1/bulk-jobs/${job.json().id}`, headers })).statusCode).toBe(404);
+    expect((await t.runtime.http.inject({ url: `/api/credentials/v1/bulk-jobs/${job.json().id}`, headers: tbIssuer })).statusCode).toBe(200);
   });
 
   it('refuses a role granted in another tenant, on creation and on change, and writes nothing', async () => {

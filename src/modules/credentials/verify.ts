@@ -68,6 +68,8 @@ async function checkSignature(document: JsonObject, trustList: TrustList): Promi
 async function verifyRdfc(document: JsonObject, publicKey: Uint8Array): Promise<ProofCheck> {
   const inputs = proofInputs(document);
   if ('reason' in inputs) return { ok: false, reason: inputs.reason };
+  // The proof is read in the document's context when it carries none of its own (vc-di-eddsa §3.2.4).
+  if (inputs.proofConfig['@context'] === undefined) inputs.proofConfig['@context'] = inputs.unsecured['@context'];
   const { verifyRdfcProof } = await import('./proof-rdfc.js');
   return verifyRdfcProof(inputs, String((document.proof as JsonObject).verificationMethod), publicKey);
 }
