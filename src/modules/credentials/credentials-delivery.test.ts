@@ -260,6 +260,23 @@ describe('short-URL lookup', () => {
   });
 });
 
+describe('status list cache', () => {
+  it('serves the same signed list between verifications, and a fresh one after a status change', async () => {
+    const issued = (await post('/credentials', { tenantId: 'in.ka', type: 'vaccination', sourceRef: 'L-1', claims: { name: 'A', vaccine: 'B', dose: 1 } })).json();
+    const url = new URL(issued.credential.credentialStatus[0].statusListCredential).pathname;
+    const first = (await t.runtime.http.inject({ url })).json();
+    const second = (await t.runtime.http.inject({ url })).json();
+    expect(second).toEqual(first); // same proof: signed once
+    await post(`/credentials/${issued.id}/suspend`, { reason: 'check' });
+    const suspension = new URL(issued.credential.credentialStatus[1].statusListCredential).pathname;
+    expect((await post('/verify', { credential: issued.credential }, {})).json()).toMatchObject({ status: 'suspended' });
+    const after = (await t.runtime.http.inject({ url: suspension })).json();
+    expect(after.proof.proofValue).not.toBe(first.proof.proofValue);
+    await post(`/credentials/${issued.id}/reinstate`, { reason: 'ok' });
+    expect((await post('/verify', { credential: issued.credential }, {})).json()).toMatchObject({ status: 'active', verified: true });
+  });
+});
+
 describe('eddsa-rdfc-2022 per type', () => {
   it('issues with RDF canonicalization when the type selects it, and verifies (tampering fails)', async () => {
     const type = await post('/types', { ...vaccination, code: 'vaccination-rdfc', cryptosuite: 'eddsa-rdfc-2022', display: {} });

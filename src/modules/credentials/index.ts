@@ -2,9 +2,12 @@ import { can, defineModule, defineOperation, KernelErrors, z } from '../../kerne
 import { credentialsMigrations } from './migrations.js';
 import { CredentialErrors } from './errors.js';
 import { correctCredential, CREDENTIAL_STATUSES, credentialView, findVisibleCredential, issueCredential } from './issuance.js';
-import { didDocument, listKeys, retireKey, rotateKey, trustList } from './keys.js';
+import { didDocument, listKeys, onKeyChange, retireKey, rotateKey, trustList } from './keys.js';
+
+// A key change drops the tenant's cached status lists (revocation.ts); other processes hear the event.
+onKeyChange(forgetStatusLists);
 import { decodeCredentialFromQr, encodeCredentialForQr, QR_ERROR_CORRECTION, qrSvg, qrSymbol } from './qr.js';
-import { changeStatus, statusListCredential } from './revocation.js';
+import { changeStatus, forgetStatusLists, statusListCredential } from './revocation.js';
 import { STATUS_PURPOSES } from './status-list.js';
 import { createType, listTypes, setDisplay } from './types.js';
 import { verifyHere } from './verification.js';
@@ -117,6 +120,15 @@ export const credentialsModule = defineModule({
       'credentials.credential.reinstated',
       'credentials.credential.revoked',
     ],
+    listeners: {
+      // Another process changed a status or a key: its cached status lists of that tenant are stale.
+      statusListCache: {
+        events: ['credentials.credential.revoked', 'credentials.credential.suspended', 'credentials.credential.reinstated', 'credentials.key.rotated', 'credentials.key.retired'],
+        handler: (event) => {
+          if (event.tenantId) forgetStatusLists(event.tenantId);
+        },
+      },
+    },
   },
   operations: {
     createType: defineOperation({

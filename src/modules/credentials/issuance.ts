@@ -4,6 +4,7 @@ import { base58btcEncode } from './codecs.js';
 import { ISSUER_DEPENDENT_CONTEXT, VC_V2_CONTEXT_URL } from './contexts.js';
 import { jcs, type JsonObject } from './data-integrity.js';
 import { signDocument } from './signing.js';
+import { forgetStatusLists } from './revocation.js';
 import { CredentialErrors } from './errors.js';
 import { activeKey, issuerDid, publicBase } from './keys.js';
 import { STATUS_LIST_SIZE, STATUS_PURPOSES, type StatusPurpose } from './status-list.js';
@@ -286,7 +287,7 @@ export async function correctCredential(
   const validity = validityOf(type, issue);
   // A correction keeps the credential linked to the same citizen.
   const mobileBidx = seen.subject_mobile_bidx;
-  return ctx.transaction(async (tx) => {
+  const corrected = await ctx.transaction(async (tx) => {
     const old = await findVisibleCredential(ctx, tx.db, input.id, true);
     if (old.status === 'revoked') throw CredentialErrors.statusChangeNotAllowed('revoked', 'corrected');
     const id = newId('cred');
@@ -297,6 +298,8 @@ export async function correctCredential(
     if (!row) throw KernelErrors.conflict('The credential changed since it was read; read it again and retry');
     return credentialView(row);
   });
+  forgetStatusLists(seen.tenant_id);
+  return corrected;
 }
 
 function isoSeconds(date: Date): string {
