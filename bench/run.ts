@@ -1,11 +1,12 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, `registry`, `workflow`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, `registry`, `workflow`, `credentials`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authBench } from './auth.js';
+import { credentialsBench } from './credentials.js';
 import { filesBench } from './files.js';
 import { httpBench } from './http.js';
 import { markdownTable, note, progress, type Row } from './lib/report.js';
@@ -27,6 +28,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   notify: notifyBench,
   registry: registryBench,
   workflow: workflowBench,
+  credentials: credentialsBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */

@@ -1,11 +1,8 @@
 import { inflateSync } from 'node:zlib';
 import jsQRModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../kernel/index.js';
 import { eventually, startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { identityModule } from '../identity/index.js';
-import { createRole } from '../identity/roles.js';
-import { createTenant } from '../identity/tenants.js';
 import { credentialsModule, decodeCredentialFromQr } from './index.js';
 
 /**
@@ -43,11 +40,18 @@ const vaccination = {
 
 beforeAll(async () => {
   t = await startTestRuntime([identityModule, credentialsModule]);
-  const ctx = t.runtime.contextFor('identity', systemActor('test'));
-  await createTenant(ctx, { code: 'in', name: 'India' });
-  await createTenant(ctx, { code: 'in.ka', name: 'Karnataka' });
-  await createTenant(ctx, { code: 'in.ka.bengaluru', name: 'Bengaluru' });
-  await createRole(ctx, { tenantId: 'in', code: 'CITIZEN', name: 'Citizen', permissions: ['identity.session.logout', 'credentials.own.read'] });
+  const platform = await t.as({ kind: 'system', permissions: ['*'] });
+  for (const [code, name] of [['in', 'India'], ['in.ka', 'Karnataka'], ['in.ka.bengaluru', 'Bengaluru']]) {
+    const res = await t.runtime.http.inject({ method: 'POST', url: '/api/identity/v1/tenants', headers: platform, payload: { code, name } });
+    expect(res.statusCode, res.body).toBe(201);
+  }
+  const role = await t.runtime.http.inject({
+    method: 'POST',
+    url: '/api/identity/v1/roles',
+    headers: platform,
+    payload: { tenantId: 'in', code: 'CITIZEN', name: 'Citizen', permissions: ['identity.session.logout', 'credentials.own.read'] },
+  });
+  expect(role.statusCode, role.body).toBe(201);
   issuer = await t.as({ tenantId: 'in.ka', permissions: ['credentials.*'] });
   const created = await post('/types', vaccination);
   expect(created.statusCode, created.body).toBe(201);

@@ -1,4 +1,3 @@
-// @ts-nocheck -- the Digital Bazaar libraries ship no type declarations.
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
@@ -67,9 +66,11 @@ describe('Digital Bazaar vc libraries', () => {
     });
     expect(issued.statusCode, issued.body).toBe(201);
     const credential = issued.json().credential;
+    type Errors = { errors?: Error[]; message?: string } | undefined;
     const suite = new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 });
     const result = await vc.verifyCredential({ credential, suite, documentLoader, checkStatus: async () => ({ verified: true }) });
-    expect(result.error, JSON.stringify(result.error?.errors?.map((e: Error) => e.message) ?? result.error?.message)).toBeUndefined();
+    const error = result.error as Errors;
+    expect(error, JSON.stringify(error?.errors?.map((e) => e.message) ?? error?.message)).toBeUndefined();
     expect(result.verified).toBe(true);
     expect(asked.some((u) => u.startsWith('did:web:'))).toBe(true);
 
@@ -92,7 +93,7 @@ describe('Digital Bazaar vc libraries', () => {
     expect(signed.proof.cryptosuite).toBe('eddsa-rdfc-2022');
     const { verifyCredential } = await import('./verify.js');
     const exported = await keyPair.export({ publicKey: true, includeContext: false });
-    const trustList = { issuers: [{ id: keyPair.controller, keys: [{ id: keyPair.id, type: 'Multikey', controller: keyPair.controller, publicKeyMultibase: exported.publicKeyMultibase, status: 'active' }] }] };
+    const trustList = { issuers: [{ id: keyPair.controller, keys: [{ id: keyPair.id, type: 'Multikey' as const, controller: keyPair.controller, publicKeyMultibase: exported.publicKeyMultibase, status: 'active' as const }] }] };
     expect(await verifyCredential(signed, { trustList, statusLists: {} })).toMatchObject({ verified: true, problems: [] });
   });
 });
