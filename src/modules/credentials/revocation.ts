@@ -57,7 +57,9 @@ async function changeStatusInTx(ctx: OperationContext, id: string, to: Credentia
  * by the tenant's active key. Verifiers may cache it until its `validUntil` (one hour).
  */
 export async function statusListCredential(ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
-  const key = `${tenantId}|${purpose}|${list}`;
+  // Keyed by the active key too: a list signed by a key since rotated (here or in another process) is never served.
+  const active = await ctx.db.selectFrom('signing_keys').select('kid').where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirst();
+  const key = `${tenantId}|${purpose}|${list}|${active?.kid ?? ''}`;
   const cached = statusListCache.get(key);
   if (cached && cached.until > Date.now()) return cached.document;
   const document = await signStatusList(ctx, tenantId, purpose, list);
