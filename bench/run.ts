@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, `registry`, `workflow`, `billing`, several
+ * `npm run bench` runs every group; `npm run bench -- outbox` (or `startup`, `http`, `auth`, `reference`, `files`, `notify`, `registry`, `workflow`, `billing`, `credentials`, several
  * names) runs some. Progress goes to stderr; stdout gets one markdown table.
  */
 import { mkdtempSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authBench } from './auth.js';
 import { billingBench } from './billing.js';
+import { credentialsBench } from './credentials.js';
 import { filesBench } from './files.js';
 import { httpBench } from './http.js';
 import { markdownTable, note, progress, type Row } from './lib/report.js';
@@ -29,6 +30,7 @@ const GROUPS: Record<string, (workDir: string) => Promise<Row[]>> = {
   registry: registryBench,
   workflow: workflowBench,
   billing: billingBench,
+  credentials: credentialsBench,
 };
 
 /** Whatever hangs, the bench ends: children are killed by the exit hook. */

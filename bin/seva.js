@@ -41,8 +41,8 @@ function bundleTime() {
 
 // Packages that find files beside themselves (WebAssembly, static assets) or that load optional
 // native parts stay outside the bundle, and so do large libraries loaded only when configured (S3,
-// SMTP, PDF); everything else is bundled, which halves the load time.
-const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'pg-boss', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild', 'sharp', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer', 'pdfkit'];
+// SMTP, PDF, JSON-LD); everything else is bundled, which halves the load time.
+const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'pg-boss', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild', 'sharp', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer', 'pdfkit', 'jsonld'];
 
 if (bundleTime() < Math.max(newestSource(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs)) {
   const { build } = await import('esbuild');

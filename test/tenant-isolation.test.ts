@@ -63,6 +63,9 @@ const NOT_TENANT_BEARING: Record<string, string> = {
   'billing.cancelPayment': 'looked up by id: another tenant’s payment answers 404 (checked below)',
   'billing.getOrder': 'looked up by id: another tenant’s order answers 404 (billing tests)',
   'billing.reconcileOrders': 'platform reconciliation pass (permission billing.reconcile.run), no tenant input',
+  'credentials.getBulkJob': 'looked up by id: another tenant’s bulk job answers 404 (checked below)',
+  'credentials.myCredentials': 'the caller’s own credentials (by their verified mobile), no tenant input',
+  'credentials.myCredential': 'the caller’s own credential by id; anyone else’s answers 404 (credentials tests)',
 };
 
 /**
@@ -164,6 +167,8 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   'billing.collectPayment': { billId: 'bill_any', amount: 100, mode: 'cash', idempotencyKey: 'sneaky-key-1' },
   'billing.startOnlinePayment': { billId: 'bill_any', returnUrl: 'https://example.org/back' },
   'billing.findPayments': { service: 'TL', consumerCode: 'C1' },
+  'credentials.createBulkJob': { csv: 'sourceRef\nX-1' },
+  'credentials.setDisplay': { code: 'sneak', display: {} },
 };
 
 const PASSWORD = 'Secret2025pass';
@@ -339,9 +344,14 @@ describe('tenant isolation across every module route', () => {
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/reinstate`, payload: { reason: 'sneak' } },
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/revoke`, payload: { reason: 'sneak' } },
       { method: 'POST' as const, url: `/api/credentials/v1/credentials/${id}/correct`, payload: { claims: {}, reason: 'sneak' } },
+      { method: 'GET' as const, url: `/api/credentials/v1/credentials/${id}/pdf` },
     ];
     for (const request of byId) expect((await t.runtime.http.inject({ ...request, headers })).statusCode, request.url).toBe(404);
     expect((await t.runtime.http.inject({ url: `/api/credentials/v1/credentials/${id}`, headers: tbIssuer })).json()).toMatchObject({ id, status: 'active' });
+    const job = await t.runtime.http.inject({ method: 'POST', url: '/api/credentials/v1/bulk-jobs', headers: tbIssuer, payload: { tenantId: 'tb', type: 'licence', csv: 'sourceRef\nL-2' } });
+    expect(job.statusCode, job.body).toBe(202);
+    expect((await t.runtime.http.inject({ url: `/api/credentials/v1/bulk-jobs/${job.json().id}`, headers })).statusCode).toBe(404);
+    expect((await t.runtime.http.inject({ url: `/api/credentials/v1/bulk-jobs/${job.json().id}`, headers: tbIssuer })).statusCode).toBe(200);
   });
 
   it('refuses a role granted in another tenant, on creation and on change, and writes nothing', async () => {

@@ -16,3 +16,11 @@ export function loadBundledContext(url: string): { contextUrl: null; documentUrl
   if (!document) throw new Error(`context ${url} is not bundled with Seva`);
   return { contextUrl: null, documentUrl: url, document };
 }
+
+/**
+ * An inline context for `eddsa-rdfc-2022` credentials: claims are data of each credential type,
+ * not terms of a published vocabulary, so they map to the VC 2.0 "issuer-dependent" namespace
+ * (the W3C's own IRI for terms an issuer defines). Inline: nothing to fetch. Without it RDF
+ * canonicalization in safe mode refuses every claim the VC context does not define.
+ */
+export const ISSUER_DEPENDENT_CONTEXT = Object.freeze({ '@vocab': 'https://www.w3.org/ns/credentials/issuer-dependent#' });

@@ -19,5 +19,13 @@ export const CredentialErrors = {
   keyActive: () => new SevaError('CREDENTIAL_KEY_ACTIVE', 409, 'The active key cannot be retired; rotate first', [{ path: 'kid', message: 'is the active key' }]),
   issuerNotFound: () => KernelErrors.notFound('issuer'),
   statusListNotFound: () => KernelErrors.notFound('status list'),
+  displayInvalid: (errors: Array<{ path: string; message: string }>) => new SevaError('CREDENTIAL_DISPLAY_INVALID', 422, 'The display template names unknown claims or does not parse', errors),
+  credentialTypeMissing: () => KernelErrors.notFound('credential type'),
+  mobileInvalid: (path: string) => new SevaError('CREDENTIAL_MOBILE_INVALID', 422, 'The mobile number is not a 10-digit Indian mobile', [{ path, message: 'a 10-digit mobile number such as 9876543210' }]),
+  csvInvalid: (message: string) => new SevaError('CREDENTIAL_CSV_INVALID', 422, `The CSV cannot be read: ${message}`, [{ path: 'body.csv', message }]),
+  bulkJobNotFound: () => KernelErrors.notFound('bulk job'),
+  notLinkedToCitizen: () => KernelErrors.notFound('credential'),
+  localeMissing: (locale: string) =>
+    new SevaError('CREDENTIAL_DISPLAY_MISSING', 422, `The credential type has no display template for ${locale} or a fallback locale`, [{ path: 'locale', message: 'no display template' }]),
   qrInvalid: (message: string) => new SevaError('CREDENTIAL_QR_INVALID', 400, `The QR payload cannot be read: ${message}`, [{ path: 'body.qr', message }]),
 };

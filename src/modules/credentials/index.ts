@@ -2,12 +2,20 @@ import { can, defineModule, defineOperation, KernelErrors, z } from '../../kerne
 import { credentialsMigrations } from './migrations.js';
 import { CredentialErrors } from './errors.js';
 import { correctCredential, CREDENTIAL_STATUSES, credentialView, findVisibleCredential, issueCredential } from './issuance.js';
-import { didDocument, listKeys, retireKey, rotateKey, trustList } from './keys.js';
+import { didDocument, listKeys, onKeyChange, retireKey, rotateKey, trustList } from './keys.js';
+
+// A key change drops the tenant's cached status lists (revocation.ts); other processes hear the event.
+onKeyChange(forgetStatusLists);
 import { decodeCredentialFromQr, encodeCredentialForQr, QR_ERROR_CORRECTION, qrSvg, qrSymbol } from './qr.js';
-import { changeStatus, statusListCredential } from './revocation.js';
+import { changeStatus, forgetStatusLists, statusListCredential } from './revocation.js';
 import { STATUS_PURPOSES } from './status-list.js';
-import { createType, listTypes } from './types.js';
+import { createType, listTypes, setDisplay } from './types.js';
 import { verifyHere } from './verification.js';
+import { BULK_STALE_SECONDS, createBulkJob, getBulkJob, resumeBulkJobs, runBulkJob } from './bulk.js';
+import { lookupShortCode, myCredential, myCredentials, OWN_READ } from './retrieval.js';
+import { credentialsRoutes } from './routes.js';
+import { CRYPTOSUITES } from './signing.js';
+import { shortUrl } from './issuance.js';
 
 export { verifyCredential, type TrustList, type VerificationResult } from './verify.js';
 export { decodeCredentialFromQr, encodeCredentialForQr } from './qr.js';
@@ -21,7 +29,29 @@ const typeOut = z.object({
   vcType: z.string(),
   claimsSchema: json,
   validityDays: z.number().int().nullable(),
+  cryptosuite: z.enum(CRYPTOSUITES),
+  display: z.record(z.string(), z.object({ title: z.string(), subtitle: z.string().optional(), fields: z.array(z.object({ label: z.string(), value: z.string() })), footer: z.string().optional() })),
   version: z.number().int(),
+});
+const displayTemplate = z.object({
+  title: z.string().min(1).max(200),
+  subtitle: z.string().max(300).optional(),
+  fields: z.array(z.object({ label: z.string().min(1).max(200), value: z.string().max(1000) })).max(40),
+  footer: z.string().max(1000).optional(),
+});
+const displayIn = z.record(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or hi-IN'), displayTemplate);
+const bulkJobOut = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  type: z.string(),
+  status: z.enum(['queued', 'running', 'completed', 'failed']),
+  batchSize: z.number().int(),
+  counts: z.object({ rows: z.number().int(), valid: z.number().int(), invalid: z.number().int(), processed: z.number().int(), pending: z.number().int(), issued: z.number().int(), existing: z.number().int(), failed: z.number().int() }),
+  throughput: z.object({ rowsPerSecond: z.number().nullable(), elapsedSeconds: z.number().nullable() }),
+  errors: z.array(z.object({ row: z.number().int(), sourceRef: z.string().nullable(), errors: z.array(z.object({ path: z.string(), message: z.string() })) })),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
 });
 const credentialOut = z.object({
   id: z.string(),
@@ -33,6 +63,7 @@ const credentialOut = z.object({
   issuedAt: z.string(),
   replaces: z.string().nullable(),
   replacedBy: z.string().nullable(),
+  shortUrl: z.string().nullable(),
   credential: json,
 });
 const keyOut = z.object({
@@ -54,6 +85,12 @@ const verificationOut = z.object({
   warnings: z.array(z.string()),
 });
 const reason = z.string().min(1).max(500);
+const mobile = z.string().min(10).max(16);
+/** The view with the short URL spelt out (the row keeps only its code). */
+const withShortUrl = <T extends { shortCode: string | null }>(ctx: { config: Parameters<typeof shortUrl>[0]['config'] }, view: T) => {
+  const { shortCode, ...rest } = view;
+  return { ...rest, shortUrl: shortCode ? shortUrl(ctx, shortCode) : null };
+};
 const credentialId = z.string().min(1).max(64);
 
 export const credentialsModule = defineModule({
@@ -61,9 +98,21 @@ export const credentialsModule = defineModule({
   summary: 'Verifiable credentials: issuer keys (did:web), credential types, W3C VC 2.0 issuance, QR, verification, revocation',
   dependsOn: ['identity'],
   migrations: credentialsMigrations,
+  routes: (app, runtime) => credentialsRoutes(app, runtime),
+  jobs: {
+    bulkIssue: { handler: (ctx, data) => runBulkJob(ctx, String(data.jobId)) },
+    // A worker that died mid-job (its process was killed) left the job running: send it again.
+    bulkSweep: { schedule: '* * * * *', handler: async (ctx) => void (await resumeBulkJobs(ctx, BULK_STALE_SECONDS)) },
+  },
+  // Every start: jobs a killed process left unfinished go on (idempotent, safe from several processes).
+  bootstrap: async (ctx) => void (await resumeBulkJobs(ctx, null)),
   events: {
     publishes: [
       'credentials.type.created',
+      'credentials.type.updated',
+      'credentials.bulk.created',
+      'credentials.bulk.completed',
+      'credentials.bulk.failed',
       'credentials.key.rotated',
       'credentials.key.retired',
       'credentials.credential.issued',
@@ -71,6 +120,15 @@ export const credentialsModule = defineModule({
       'credentials.credential.reinstated',
       'credentials.credential.revoked',
     ],
+    listeners: {
+      // Another process changed a status or a key: its cached status lists of that tenant are stale.
+      statusListCache: {
+        events: ['credentials.credential.revoked', 'credentials.credential.suspended', 'credentials.credential.reinstated', 'credentials.key.rotated', 'credentials.key.retired'],
+        handler: (event) => {
+          if (event.tenantId) forgetStatusLists(event.tenantId);
+        },
+      },
+    },
   },
   operations: {
     createType: defineOperation({
@@ -84,9 +142,19 @@ export const credentialsModule = defineModule({
         vcType: z.string().regex(/^[A-Z][A-Za-z0-9]{1,63}$/, 'a PascalCase term such as VaccinationCertificate'),
         claimsSchema: json,
         validityDays: z.number().int().min(1).max(36_500).nullable().default(null),
+        cryptosuite: z.enum(CRYPTOSUITES).default('eddsa-jcs-2022'),
+        display: displayIn.default({}),
       }),
       output: typeOut,
       handler: (ctx, input) => createType(ctx, input),
+    }),
+    setDisplay: defineOperation({
+      summary: 'Replace a credential type’s display templates (per locale), used for PDF certificates',
+      permission: 'credentials.type.manage',
+      http: { method: 'PUT', path: '/types/:code/display', status: 200 },
+      input: z.object({ tenantId, code: z.string().min(1).max(64), display: displayIn }),
+      output: typeOut,
+      handler: (ctx, input) => setDisplay(ctx, input),
     }),
     listTypes: defineOperation({
       summary: 'List the credential types of a tenant',
@@ -129,12 +197,71 @@ export const credentialsModule = defineModule({
         type: z.string().min(1).max(64),
         sourceRef: z.string().min(1).max(200),
         subjectId: z.string().min(1).max(500).optional(),
+        subjectMobile: mobile.optional(),
         claims: json,
         validFrom: z.iso.datetime({ offset: true }).optional(),
         validUntil: z.iso.datetime({ offset: true }).optional(),
       }),
       output: credentialOut.extend({ created: z.boolean() }),
-      handler: (ctx, input) => issueCredential(ctx, input),
+      handler: async (ctx, input) => withShortUrl(ctx, await issueCredential(ctx, input)),
+    }),
+    createBulkJob: defineOperation({
+      summary: 'Bulk issuance from CSV: validates every row, then issues the valid ones in batches (a job with counts)',
+      description:
+        'The header names the columns: `sourceRef` (required), optional `subjectId`, `mobile`, `validFrom`, `validUntil`; every other column is a claim. Refused rows are listed with their errors; the rest are issued exactly once, resuming after a crash.',
+      permission: 'credentials.issue',
+      http: { method: 'POST', path: '/bulk-jobs', status: 202 },
+      input: z.object({ tenantId, type: z.string().min(1).max(64), csv: z.string().min(1), batchSize: z.number().int().min(1).max(2000).default(500) }),
+      output: bulkJobOut,
+      handler: (ctx, input) => createBulkJob(ctx, input),
+    }),
+    getBulkJob: defineOperation({
+      summary: 'A bulk issuance job: status, counts, throughput and per-row errors',
+      permission: 'credentials.issue',
+      http: { method: 'GET', path: '/bulk-jobs/:id' },
+      input: z.object({ id: z.string().min(1).max(64) }),
+      output: bulkJobOut,
+      handler: (ctx, input) => getBulkJob(ctx, input.id),
+    }),
+    myCredentials: defineOperation({
+      summary: 'The signed-in citizen’s credentials (issued with their mobile)',
+      permission: OWN_READ,
+      http: { method: 'GET', path: '/my/credentials' },
+      input: z.object({}),
+      output: z.object({
+        items: z.array(
+          z.object({ id: z.string(), tenantId: z.string(), type: z.string(), typeName: z.string(), status: z.enum(CREDENTIAL_STATUSES), issuedAt: z.string(), validUntil: z.string().nullable(), shortUrl: z.string().nullable() }),
+        ),
+      }),
+      handler: (ctx) => myCredentials(ctx),
+    }),
+    myCredential: defineOperation({
+      summary: 'One of the signed-in citizen’s credentials, as JSON (also /pdf and /qr.png beside it)',
+      permission: OWN_READ,
+      http: { method: 'GET', path: '/my/credentials/:id' },
+      input: z.object({ id: credentialId }),
+      output: credentialOut,
+      handler: async (ctx, input) => withShortUrl(ctx, credentialView(await myCredential(ctx, input.id))),
+    }),
+    lookup: defineOperation({
+      summary: 'The public view behind a credential’s short URL: type, issuer, validity, status and whether it verifies (no claims)',
+      permission: 'public',
+      http: { method: 'GET', path: '/lookup/:code' },
+      input: z.object({ code: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{12}$/, 'a 12-character short code') }),
+      output: z.object({
+        id: z.string(),
+        type: z.string(),
+        typeName: z.string(),
+        issuer: z.string().nullable(),
+        issuedAt: z.string(),
+        validFrom: z.string().nullable(),
+        validUntil: z.string().nullable(),
+        status: z.enum(CREDENTIAL_STATUSES),
+        replacedBy: z.string().nullable(),
+        verified: z.boolean(),
+        problems: z.array(z.object({ check: z.enum(['proof', 'issuer', 'validity', 'status']), message: z.string() })),
+      }),
+      handler: (ctx, input) => lookupShortCode(ctx, input.code),
     }),
     getCredential: defineOperation({
       summary: 'Read an issued credential',
@@ -142,18 +269,26 @@ export const credentialsModule = defineModule({
       http: { method: 'GET', path: '/credentials/:id' },
       input: z.object({ id: credentialId }),
       output: credentialOut,
-      handler: async (ctx, input) => credentialView(await findVisibleCredential(ctx, ctx.db, input.id)),
+      handler: async (ctx, input) => withShortUrl(ctx, credentialView(await findVisibleCredential(ctx, ctx.db, input.id))),
     }),
     credentialQr: defineOperation({
       summary: 'The whole signed credential as a QR payload (CBOR, deflate, base45) with its QR version at error correction M',
       permission: 'credentials.issue',
       http: { method: 'GET', path: '/credentials/:id/qr' },
       input: z.object({ id: credentialId }),
-      output: z.object({ payload: z.string(), version: z.number().int(), errorCorrection: z.literal('M'), svg: z.string() }),
+      output: z.object({
+        payload: z.string(),
+        version: z.number().int(),
+        errorCorrection: z.literal('M'),
+        svg: z.string(),
+        shortUrl: z.string().nullable(),
+        shortUrlSvg: z.string().nullable(),
+      }),
       handler: async (ctx, input) => {
-        const { credential } = credentialView(await findVisibleCredential(ctx, ctx.db, input.id));
+        const { credential, shortCode } = credentialView(await findVisibleCredential(ctx, ctx.db, input.id));
         const payload = encodeCredentialForQr(credential);
-        return { payload, version: qrSymbol(payload).version, errorCorrection: QR_ERROR_CORRECTION, svg: await qrSvg(payload) };
+        const link = shortCode ? shortUrl(ctx, shortCode) : null;
+        return { payload, version: qrSymbol(payload).version, errorCorrection: QR_ERROR_CORRECTION, svg: await qrSvg(payload), shortUrl: link, shortUrlSvg: link ? await qrSvg(link) : null };
       },
     }),
     suspend: defineOperation({
@@ -162,7 +297,7 @@ export const credentialsModule = defineModule({
       http: { method: 'POST', path: '/credentials/:id/suspend', status: 200 },
       input: z.object({ id: credentialId, reason }),
       output: credentialOut,
-      handler: (ctx, input) => changeStatus(ctx, input.id, 'suspended', input.reason),
+      handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(ctx, input.id, 'suspended', input.reason)),
     }),
     reinstate: defineOperation({
       summary: 'Lift a suspension',
@@ -170,7 +305,7 @@ export const credentialsModule = defineModule({
       http: { method: 'POST', path: '/credentials/:id/reinstate', status: 200 },
       input: z.object({ id: credentialId, reason }),
       output: credentialOut,
-      handler: (ctx, input) => changeStatus(ctx, input.id, 'active', input.reason),
+      handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(ctx, input.id, 'active', input.reason)),
     }),
     revoke: defineOperation({
       summary: 'Revoke a credential (final)',
@@ -178,7 +313,7 @@ export const credentialsModule = defineModule({
       http: { method: 'POST', path: '/credentials/:id/revoke', status: 200 },
       input: z.object({ id: credentialId, reason }),
       output: credentialOut,
-      handler: (ctx, input) => changeStatus(ctx, input.id, 'revoked', input.reason),
+      handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(ctx, input.id, 'revoked', input.reason)),
     }),
     correct: defineOperation({
       summary: 'Correct a credential: a new one with the corrected claims for the same source, the old one revoked, both linked',
@@ -196,7 +331,7 @@ export const credentialsModule = defineModule({
       output: credentialOut,
       handler: async (ctx, input) => {
         if (!can(ctx.actor, 'credentials.issue')) throw KernelErrors.forbidden('credentials.issue');
-        return correctCredential(ctx, input);
+        return withShortUrl(ctx, await correctCredential(ctx, input));
       },
     }),
     verify: defineOperation({

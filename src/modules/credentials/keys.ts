@@ -97,7 +97,7 @@ async function privateKeyOf(ctx: OperationContext, row: Pick<KeyRow, 'kid' | 'te
 
 export async function rotateKey(ctx: OperationContext, tenantId: string): Promise<{ kid: string; rotated: string | null }> {
   const fresh = await newKeyRow(ctx, tenantId);
-  return ctx.transaction(async (tx) => {
+  const result = await ctx.transaction(async (tx) => {
     const previous = await lockKeys(tx, tenantId);
     if (previous) await tx.db.updateTable('signing_keys').set({ status: 'rotated', rotated_at: new Date() }).where('kid', '=', previous.kid).execute();
     await tx.db.insertInto('signing_keys').values({ ...fresh, status: 'active' }).execute();
@@ -105,10 +105,19 @@ export async function rotateKey(ctx: OperationContext, tenantId: string): Promis
     await tx.emit({ name: 'credentials.key.rotated', tenantId, payload: { tenantId, kid: fresh.kid, rotated: previous?.kid ?? null } });
     return { kid: fresh.kid, rotated: previous?.kid ?? null };
   });
+  // Lists signed by the previous key stay valid, but new ones come from the new key.
+  keyChanged(tenantId);
+  return result;
+}
+
+/** Set by the module: what a key change of a tenant invalidates (its cached status lists). */
+let keyChanged: (tenantId: string) => void = () => {};
+export function onKeyChange(listener: (tenantId: string) => void): void {
+  keyChanged = listener;
 }
 
 export async function retireKey(ctx: OperationContext, tenantId: string, kid: string): Promise<{ kid: string; status: 'retired' }> {
-  return ctx.transaction(async (tx) => {
+  const result = await ctx.transaction(async (tx) => {
     await lockKeys(tx, tenantId);
     const row = (await tx.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).where('tenant_id', '=', tenantId).executeTakeFirst()) as KeyRow | undefined;
     if (!row) throw CredentialErrors.keyNotFound();
@@ -120,6 +129,8 @@ export async function retireKey(ctx: OperationContext, tenantId: string, kid: st
     }
     return { kid, status: 'retired' as const };
   });
+  keyChanged(tenantId);
+  return result;
 }
 
 function iso(value: Date | string | null): string | null {

@@ -7,6 +7,8 @@ import { multibaseDecode } from './codecs.js';
  * verifier runs this same code.
  */
 export const CRYPTOSUITE = 'eddsa-jcs-2022';
+/** The suites a Seva verifier checks: `eddsa-jcs-2022` here, `eddsa-rdfc-2022` in `proof-rdfc.ts`. */
+export const VERIFIABLE_SUITES: readonly string[] = [CRYPTOSUITE, 'eddsa-rdfc-2022'];
 
 export type JsonObject = Record<string, unknown>;
 
@@ -34,7 +36,7 @@ export function readJcsProof(secured: JsonObject): { proof: DataIntegrityProof }
   const proof = secured.proof as DataIntegrityProof | undefined;
   if (!proof || typeof proof !== 'object' || Array.isArray(proof)) return { reason: 'the credential has no single proof' };
   if (proof.type !== 'DataIntegrityProof') return { reason: `proof type ${String(proof.type)} is not DataIntegrityProof` };
-  if (proof.cryptosuite !== CRYPTOSUITE) return { reason: `cryptosuite ${String(proof.cryptosuite)} is not supported` };
+  if (!VERIFIABLE_SUITES.includes(proof.cryptosuite)) return { reason: `cryptosuite ${String(proof.cryptosuite)} is not supported` };
   if (proof.proofPurpose !== 'assertionMethod') return { reason: 'proof purpose is not assertionMethod' };
   if (typeof proof.verificationMethod !== 'string' || typeof proof.proofValue !== 'string') return { reason: 'proof lacks verificationMethod or proofValue' };
   return { proof };
@@ -77,6 +79,7 @@ export async function hashData(proofConfig: JsonObject, unsecured: JsonObject): 
 export async function verifyJcsProof(secured: JsonObject, publicKey: Uint8Array): Promise<ProofCheck> {
   const inputs = proofInputs(secured);
   if ('reason' in inputs) return { ok: false, reason: inputs.reason };
+  if (inputs.proofConfig.cryptosuite !== CRYPTOSUITE) return { ok: false, reason: `cryptosuite ${String(inputs.proofConfig.cryptosuite)} is not ${CRYPTOSUITE}` };
   let signature: Uint8Array;
   try {
     signature = multibaseDecode(inputs.proofValue);

@@ -15,7 +15,27 @@ const ALLOWED: Record<CredentialStatus, CredentialStatus[]> = {
 
 const EVENT: Record<CredentialStatus, string> = { active: 'reinstated', suspended: 'suspended', revoked: 'revoked' };
 
+/**
+ * Signed status list credentials, kept between verifications until shortly before their
+ * `validUntil` (signing one reads every flagged credential of the list). A status change or a key
+ * change of the tenant drops its lists: in this process at once, in the others through the
+ * module's event listener (`index.ts`).
+ */
+const statusListCache = new Map<string, { document: JsonObject; until: number }>();
+/** Lists are served from the cache until this long before they expire. */
+const CACHE_MARGIN_MS = 5 * 60_000;
+
+export function forgetStatusLists(tenantId: string): void {
+  for (const key of statusListCache.keys()) if (key.startsWith(`${tenantId}|`)) statusListCache.delete(key);
+}
+
 export async function changeStatus(ctx: OperationContext, id: string, to: CredentialStatus, reason: string) {
+  const result = await changeStatusInTx(ctx, id, to, reason);
+  forgetStatusLists(result.tenantId);
+  return result;
+}
+
+async function changeStatusInTx(ctx: OperationContext, id: string, to: CredentialStatus, reason: string) {
   return ctx.transaction(async (tx) => {
     const row = await findVisibleCredential(ctx, tx.db, id, true);
     if (!ALLOWED[row.status].includes(to)) throw CredentialErrors.statusChangeNotAllowed(row.status, to);
@@ -37,6 +57,17 @@ export async function changeStatus(ctx: OperationContext, id: string, to: Creden
  * by the tenant's active key. Verifiers may cache it until its `validUntil` (one hour).
  */
 export async function statusListCredential(ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
+  // Keyed by the active key too: a list signed by a key since rotated (here or in another process) is never served.
+  const active = await ctx.db.selectFrom('signing_keys').select('kid').where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirst();
+  const key = `${tenantId}|${purpose}|${list}|${active?.kid ?? ''}`;
+  const cached = statusListCache.get(key);
+  if (cached && cached.until > Date.now()) return cached.document;
+  const document = await signStatusList(ctx, tenantId, purpose, list);
+  statusListCache.set(key, { document, until: Date.parse(String(document.validUntil)) - CACHE_MARGIN_MS });
+  return document;
+}
+
+async function signStatusList(ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
   const from = list * STATUS_LIST_SIZE;
   const allocated = await ctx.db.selectFrom('status_allocations').select('next_index').where('tenant_id', '=', tenantId).executeTakeFirst();
   if (!allocated || Number(allocated.next_index) <= from) throw CredentialErrors.statusListNotFound();

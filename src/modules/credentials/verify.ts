@@ -1,5 +1,5 @@
 import { ed25519FromMultikey } from './codecs.js';
-import { readJcsProof, verifyJcsProof, type JsonObject } from './proof-check.js';
+import { proofInputs, readJcsProof, verifyJcsProof, type JsonObject, type ProofCheck } from './proof-check.js';
 import { decodeStatusList, statusBit, type StatusPurpose } from './status-bits.js';
 
 /**
@@ -60,8 +60,18 @@ async function checkSignature(document: JsonObject, trustList: TrustList): Promi
   } catch {
     return { issuer, problem: { check: 'issuer', message: `the trust list's key ${key.id} is not an Ed25519 Multikey` } };
   }
-  const checked = await verifyJcsProof(document, publicKey);
+  const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey) : await verifyJcsProof(document, publicKey);
   return checked.ok ? { issuer } : { issuer, problem: { check: 'proof', message: checked.reason } };
+}
+
+/** `eddsa-rdfc-2022` needs a JSON-LD processor: loaded only when a credential uses that suite. */
+async function verifyRdfc(document: JsonObject, publicKey: Uint8Array): Promise<ProofCheck> {
+  const inputs = proofInputs(document);
+  if ('reason' in inputs) return { ok: false, reason: inputs.reason };
+  // The proof is read in the document's context when it carries none of its own (vc-di-eddsa §3.2.4).
+  if (inputs.proofConfig['@context'] === undefined) inputs.proofConfig['@context'] = inputs.unsecured['@context'];
+  const { verifyRdfcProof } = await import('./proof-rdfc.js');
+  return verifyRdfcProof(inputs, String((document.proof as JsonObject).verificationMethod), publicKey);
 }
 
 function checkValidity(document: JsonObject, now: Date): string | undefined {

@@ -90,6 +90,7 @@ const CITIZEN_PERMISSIONS = [
   'notify.inbox.use',
   'notify.preference.manage',
   'registry.record.own.read',
+  'credentials.own.read',
 ];
 
 const DEMO_CITIZEN = { tenant: 'in.ka.bengaluru', mobile: '9999900001', name: 'Demo Citizen' };

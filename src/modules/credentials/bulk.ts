@@ -1,0 +1,371 @@
+import { parse } from 'csv-parse/sync';
+import { isSevaError, newId, sql, tenantCovers, type FieldProblem, type OperationContext } from '../../kernel/index.js';
+import { CredentialErrors } from './errors.js';
+import { claimsHash, mobileIndex, normaliseMobile, signAndInsertMany, validityOf, type IssueInput, type PreparedIssue } from './issuance.js';
+import { checkClaims, findType, type CredentialType } from './types.js';
+
+/**
+ * Bulk issuance from CSV (a vaccination campaign's day of records). `createBulkJob` reads and
+ * validates every row at once, keeps the valid ones in `bulk_rows` and the refused ones as
+ * per-row errors on the job, and queues the job (kernel job queue) in the same transaction.
+ * `runBulkJob` then issues the pending rows in batches: one transaction per batch signs the
+ * batch, inserts its credentials in one statement, marks its rows and counts them on the job,
+ * with one audit entry. A process killed midway loses only the batch in flight (rolled back);
+ * the job is sent again at the next start (`resumeBulkJobs`) or by the minute sweep, and goes on
+ * from the first pending row. Sources are idempotent too, so a row whose credential exists
+ * (issued by the API, or an earlier job) is counted `existing`, never issued twice.
+ */
+
+export const BULK_COLUMNS = ['sourceRef', 'subjectId', 'mobile', 'validFrom', 'validUntil'] as const;
+export const BULK_MAX_ROWS = 100_000;
+/** Validation errors kept on the job (the counts stay exact beyond it). */
+const MAX_ERRORS_KEPT = 1000;
+/** A running job whose last batch is older than this is taken to have lost its worker. */
+export const BULK_STALE_SECONDS = 60;
+
+interface BulkJobRow {
+  id: string;
+  tenant_id: string;
+  type_code: string;
+  status: 'queued' | 'running' | 'completed' | 'failed';
+  batch_size: number;
+  total_rows: number;
+  valid_rows: number;
+  invalid_rows: number;
+  processed: number;
+  issued: number;
+  existing: number;
+  failed: number;
+  errors: unknown;
+  created_by: string;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  heartbeat_at: Date | string | null;
+  finished_at: Date | string | null;
+  busy_ms: number | string;
+}
+
+interface BulkRow {
+  job_id: string;
+  row_no: number;
+  source_ref: string;
+  subject_id: string | null;
+  mobile_bidx: string | null;
+  claims: Record<string, unknown> | string;
+  valid_from: string | null;
+  valid_until: string | null;
+}
+
+type RowError = { row: number; sourceRef: string | null; errors: FieldProblem[] };
+
+const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+/** A cell as the claims schema types it: numbers and booleans from their text, the rest as text. */
+function cellValue(schema: Record<string, unknown> | undefined, cell: string): unknown {
+  const types = [schema?.type].flat();
+  if ((types.includes('integer') || types.includes('number')) && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(cell)) return Number(cell);
+  if (types.includes('boolean') && (cell === 'true' || cell === 'false')) return cell === 'true';
+  return cell;
+}
+
+function dateTimeProblem(value: string, path: string): FieldProblem | undefined {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)) ? undefined : { path, message: 'an ISO 8601 date-time with offset' };
+}
+
+export async function createBulkJob(ctx: OperationContext, input: { tenantId: string; type: string; csv: string; batchSize: number }) {
+  const type = await findType(ctx, input.tenantId, input.type);
+  if (!type) throw CredentialErrors.typeNotFound(input.type);
+  let records: string[][];
+  try {
+    records = parse(input.csv, { bom: true, skip_empty_lines: true, trim: true }) as string[][];
+  } catch (err) {
+    throw CredentialErrors.csvInvalid((err as Error).message);
+  }
+  const [header, ...lines] = records;
+  if (!header || !header.includes('sourceRef')) throw CredentialErrors.csvInvalid('the first line must name the columns, sourceRef among them');
+  if (lines.length === 0) throw CredentialErrors.csvInvalid('no rows after the header');
+  if (lines.length > BULK_MAX_ROWS) throw CredentialErrors.csvInvalid(`more than ${BULK_MAX_ROWS} rows; split the file`);
+  const properties = (type.claimsSchema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const duplicateColumn = header.find((c, i) => header.indexOf(c) !== i);
+  if (duplicateColumn) throw CredentialErrors.csvInvalid(`column ${duplicateColumn} appears twice`);
+  if (type.claimsSchema.additionalProperties === false) {
+    const unknown = header.filter((c) => !(BULK_COLUMNS as readonly string[]).includes(c) && !(c in properties));
+    if (unknown.length > 0) throw CredentialErrors.csvInvalid(`column ${unknown.join(', ')} is neither a claim of ${type.code} nor one of ${BULK_COLUMNS.join(', ')}`);
+  }
+
+  const valid: Array<Omit<BulkRow, 'claims'> & { claims: string; status: 'pending' }> = [];
+  const errors: RowError[] = [];
+  const seen = new Map<string, number>();
+  const jobId = newId('bulk');
+  lines.forEach((cells, i) => {
+    const rowNo = i + 2; // as a spreadsheet numbers it: the header is line 1
+    const cell = (name: string) => {
+      const at = header.indexOf(name);
+      return at >= 0 && cells[at] !== undefined && cells[at] !== '' ? cells[at] : undefined;
+    };
+    const problems: FieldProblem[] = [];
+    const sourceRef = cell('sourceRef');
+    if (!sourceRef) problems.push({ path: 'sourceRef', message: 'is required' });
+    else if (sourceRef.length > 200) problems.push({ path: 'sourceRef', message: 'at most 200 characters' });
+    else if (seen.has(sourceRef)) problems.push({ path: 'sourceRef', message: `repeats row ${seen.get(sourceRef)}` });
+    else seen.set(sourceRef, rowNo);
+    const claims: Record<string, unknown> = {};
+    header.forEach((name, at) => {
+      if ((BULK_COLUMNS as readonly string[]).includes(name)) return;
+      const value = cells[at];
+      if (value !== undefined && value !== '') claims[name] = cellValue(properties[name], value);
+    });
+    const mobileText = cell('mobile');
+    const mobile = mobileText === undefined ? undefined : normaliseMobile(mobileText);
+    if (mobileText !== undefined && !mobile) problems.push({ path: 'mobile', message: 'a 10-digit mobile number such as 9876543210' });
+    const validFrom = cell('validFrom');
+    const validUntil = cell('validUntil');
+    for (const [name, value] of [
+      ['validFrom', validFrom],
+      ['validUntil', validUntil],
+    ] as const) {
+      const problem = value === undefined ? undefined : dateTimeProblem(value, name);
+      if (problem) problems.push(problem);
+    }
+    const subjectId = cell('subjectId');
+    if (subjectId !== undefined && subjectId.length > 500) problems.push({ path: 'subjectId', message: 'at most 500 characters' });
+    try {
+      checkClaims(type, claims);
+      if (!problems.some((p) => p.path.startsWith('valid'))) validityOf(type, { validFrom, validUntil });
+    } catch (err) {
+      if (!isSevaError(err)) throw err;
+      problems.push(...(err.errors ?? []).map((e) => ({ path: e.path.replace(/^body\./, ''), message: e.message })));
+    }
+    if (problems.length > 0) {
+      errors.push({ row: rowNo, sourceRef: sourceRef ?? null, errors: problems });
+      return;
+    }
+    valid.push({
+      job_id: jobId,
+      row_no: rowNo,
+      source_ref: sourceRef!,
+      subject_id: subjectId ?? null,
+      mobile_bidx: mobile ? mobileIndex(ctx, input.tenantId, mobile) : null,
+      claims: JSON.stringify(claims),
+      valid_from: validFrom ?? null,
+      valid_until: validUntil ?? null,
+      status: 'pending',
+    });
+  });
+
+  const job = await ctx.transaction(async (tx) => {
+    const row = await tx.db
+      .insertInto('bulk_jobs')
+      .values({
+        id: jobId,
+        tenant_id: input.tenantId,
+        type_code: type.code,
+        status: valid.length > 0 ? 'queued' : 'completed',
+        batch_size: input.batchSize,
+        total_rows: lines.length,
+        valid_rows: valid.length,
+        invalid_rows: errors.length,
+        errors: JSON.stringify(errors.slice(0, MAX_ERRORS_KEPT)),
+        created_by: ctx.actor.id,
+        ...(valid.length > 0 ? {} : { finished_at: new Date() }),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    for (let at = 0; at < valid.length; at += 1000) await tx.db.insertInto('bulk_rows').values(valid.slice(at, at + 1000)).execute();
+    await tx.audit({ action: 'credentials.bulk.created', entityType: 'bulk_job', entityId: jobId, tenantId: input.tenantId, data: { type: type.code, rows: lines.length, valid: valid.length, invalid: errors.length } });
+    await tx.emit({ name: 'credentials.bulk.created', tenantId: input.tenantId, payload: { id: jobId, tenantId: input.tenantId, type: type.code, rows: lines.length, valid: valid.length } });
+    if (valid.length > 0) await ctx.jobs.send('bulkIssue', { jobId });
+    return row as BulkJobRow;
+  });
+  return bulkJobView(job);
+}
+
+export function bulkJobView(job: BulkJobRow) {
+  const busySeconds = Number(job.busy_ms) / 1000;
+  const started = job.started_at ? new Date(job.started_at).getTime() : null;
+  const ended = job.finished_at ? new Date(job.finished_at).getTime() : job.heartbeat_at ? new Date(job.heartbeat_at).getTime() : null;
+  return {
+    id: job.id,
+    tenantId: job.tenant_id,
+    type: job.type_code,
+    status: job.status,
+    batchSize: Number(job.batch_size),
+    counts: {
+      rows: Number(job.total_rows),
+      valid: Number(job.valid_rows),
+      invalid: Number(job.invalid_rows),
+      processed: Number(job.processed),
+      pending: Number(job.valid_rows) - Number(job.processed),
+      issued: Number(job.issued),
+      existing: Number(job.existing),
+      failed: Number(job.failed),
+    },
+    throughput: {
+      /** Rows per second while issuing (sum of the batches' time), and over the job's wall clock. */
+      rowsPerSecond: busySeconds > 0 ? Math.round(Number(job.processed) / busySeconds) : null,
+      elapsedSeconds: started !== null && ended !== null ? Math.max(0, (ended - started) / 1000) : null,
+    },
+    errors: (typeof job.errors === 'string' ? JSON.parse(job.errors) : job.errors) as RowError[],
+    createdAt: iso(job.created_at)!,
+    startedAt: iso(job.started_at),
+    finishedAt: iso(job.finished_at),
+  };
+}
+
+/** A job the actor's tenant covers, or 404. */
+export async function getBulkJob(ctx: OperationContext, id: string, withFailedRows = true) {
+  const job = (await ctx.db.selectFrom('bulk_jobs').selectAll().where('id', '=', id).executeTakeFirst()) as BulkJobRow | undefined;
+  const actor = ctx.actor;
+  if (!job || !(actor.kind === 'system' || (actor.kind === 'user' && !!actor.tenantId && tenantCovers(actor.tenantId, job.tenant_id)))) throw CredentialErrors.bulkJobNotFound();
+  const view = bulkJobView(job);
+  if (withFailedRows && view.counts.failed > 0) {
+    const failed = await ctx.db.selectFrom('bulk_rows').select(['row_no', 'source_ref', 'error']).where('job_id', '=', id).where('status', '=', 'failed').orderBy('row_no').limit(MAX_ERRORS_KEPT).execute();
+    view.errors = [
+      ...view.errors,
+      ...failed.map((r) => ({ row: Number(r.row_no), sourceRef: String(r.source_ref), errors: (typeof r.error === 'string' ? JSON.parse(r.error) : r.error) as FieldProblem[] })),
+    ].sort((a, b) => a.row - b.row);
+  }
+  return view;
+}
+
+type Outcome = { rowNo: number; status: 'issued' | 'existing' | 'failed'; credentialId: string | null; error: FieldProblem[] | null };
+
+/**
+ * Issues the pending rows of a job, one transaction per batch, until none is left. Safe to run
+ * twice at once (a resumed job while a slow worker still runs): each batch claims its rows with
+ * `for update skip locked`.
+ */
+export async function runBulkJob(ctx: OperationContext, jobId: string): Promise<void> {
+  const job = (await ctx.db.selectFrom('bulk_jobs').selectAll().where('id', '=', jobId).executeTakeFirst()) as BulkJobRow | undefined;
+  if (!job || job.status === 'completed' || job.status === 'failed') return;
+  const type = await findType(ctx, job.tenant_id, job.type_code);
+  if (!type) {
+    await finish(ctx, job, 'failed');
+    return;
+  }
+  await sql`update credentials.bulk_jobs set status = 'running', started_at = coalesce(started_at, now()), heartbeat_at = now() where id = ${jobId} and status in ('queued', 'running')`.execute(ctx.db);
+  while (await issueBatch(ctx, job, type)) {
+    // Between batches, let the process serve requests: on the embedded database every query
+    // settles without I/O, so a loop of batches would otherwise hold the event loop to the end.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await finish(ctx, job, 'completed');
+}
+
+async function issueBatch(ctx: OperationContext, job: BulkJobRow, type: CredentialType): Promise<boolean> {
+  const started = performance.now();
+  return ctx.transaction(async (tx) => {
+    const rows = (await tx.db
+      .selectFrom('bulk_rows')
+      .select(['job_id', 'row_no', 'source_ref', 'subject_id', 'mobile_bidx', 'claims', 'valid_from', 'valid_until'])
+      .where('job_id', '=', job.id)
+      .where('status', '=', 'pending')
+      .orderBy('row_no')
+      .limit(Number(job.batch_size))
+      .forUpdate()
+      .skipLocked()
+      .execute()) as BulkRow[];
+    if (rows.length === 0) return false;
+    const inputs = rows.map((r): IssueInput & { rowNo: number; mobileBidx: string | null } => ({
+      rowNo: Number(r.row_no),
+      tenantId: job.tenant_id,
+      type: job.type_code,
+      sourceRef: r.source_ref,
+      subjectId: r.subject_id ?? undefined,
+      claims: (typeof r.claims === 'string' ? JSON.parse(r.claims) : r.claims) as Record<string, unknown>,
+      validFrom: r.valid_from ?? undefined,
+      validUntil: r.valid_until ?? undefined,
+      mobileBidx: r.mobile_bidx,
+    }));
+    const hashes = new Map(inputs.map((i) => [i.rowNo, claimsHash(i, i.mobileBidx)]));
+    const current = async (refs: string[]) =>
+      new Map(
+        (
+          await tx.db
+            .selectFrom('credentials')
+            .select(['id', 'source_ref', 'claims_hash'])
+            .where('tenant_id', '=', job.tenant_id)
+            .where('type_code', '=', job.type_code)
+            .where('replaced_by', 'is', null)
+            .where('source_ref', 'in', refs)
+            .execute()
+        ).map((c) => [String(c.source_ref), { id: String(c.id), hash: String(c.claims_hash) }]),
+      );
+    const outcomes = new Map<number, Outcome>();
+    const judge = (input: (typeof inputs)[number], found: { id: string; hash: string }) =>
+      outcomes.set(
+        input.rowNo,
+        found.hash === hashes.get(input.rowNo)
+          ? { rowNo: input.rowNo, status: 'existing', credentialId: found.id, error: null }
+          : { rowNo: input.rowNo, status: 'failed', credentialId: found.id, error: [{ path: 'sourceRef', message: 'already issued with other claims (CREDENTIAL_SOURCE_CONFLICT)' }] },
+      );
+    const before = await current(inputs.map((i) => i.sourceRef));
+    const fresh: PreparedIssue[] = [];
+    for (const input of inputs) {
+      const found = before.get(input.sourceRef);
+      if (found) judge(input, found);
+      else {
+        const { rowNo: _rowNo, mobileBidx, ...issue } = input;
+        fresh.push({ input: issue, hash: hashes.get(input.rowNo)!, validity: validityOf(type, issue), mobileBidx, id: newId('cred'), replaces: null, bulkJobId: job.id });
+      }
+    }
+    const inserted = await signAndInsertMany(ctx, tx, type, fresh);
+    const bySource = new Map(inserted.map((r) => [r.source_ref, r.id]));
+    const lost = inputs.filter((i) => !outcomes.has(i.rowNo) && !bySource.has(i.sourceRef));
+    const winners = lost.length > 0 ? await current(lost.map((i) => i.sourceRef)) : new Map();
+    for (const input of inputs) {
+      if (outcomes.has(input.rowNo)) continue;
+      const id = bySource.get(input.sourceRef);
+      if (id) outcomes.set(input.rowNo, { rowNo: input.rowNo, status: 'issued', credentialId: id, error: null });
+      else judge(input, winners.get(input.sourceRef)!);
+    }
+    const all = [...outcomes.values()];
+    const values = sql.join(all.map((o) => sql`(${o.rowNo}::int, ${o.status}, ${o.credentialId}, ${o.error ? JSON.stringify(o.error) : null}::jsonb)`));
+    await sql`update credentials.bulk_rows r set status = v.status, credential_id = v.credential_id, error = v.error
+      from (values ${values}) as v(row_no, status, credential_id, error) where r.job_id = ${job.id} and r.row_no = v.row_no`.execute(tx.db);
+    const count = (status: Outcome['status']) => all.filter((o) => o.status === status).length;
+    const busy = Math.round(performance.now() - started);
+    await sql`update credentials.bulk_jobs set processed = processed + ${all.length}, issued = issued + ${count('issued')}, existing = existing + ${count('existing')},
+      failed = failed + ${count('failed')}, heartbeat_at = now(), busy_ms = busy_ms + ${busy} where id = ${job.id}`.execute(tx.db);
+    await tx.audit({
+      action: 'credentials.bulk.batch_issued',
+      entityType: 'bulk_job',
+      entityId: job.id,
+      tenantId: job.tenant_id,
+      data: { type: job.type_code, rows: [inputs[0]!.rowNo, inputs[inputs.length - 1]!.rowNo], issued: inserted.map((r) => r.id), existing: count('existing'), failed: count('failed') },
+    });
+    return true;
+  });
+}
+
+async function finish(ctx: OperationContext, job: BulkJobRow, status: 'completed' | 'failed'): Promise<void> {
+  await ctx.transaction(async (tx) => {
+    const done = await sql<{ issued: number; existing: number; failed: number }>`
+      update credentials.bulk_jobs set status = ${status}, finished_at = now()
+      where id = ${job.id} and status in ('queued', 'running')
+        and (${status} = 'failed' or not exists (select 1 from credentials.bulk_rows where job_id = ${job.id} and status = 'pending'))
+      returning issued, existing, failed`.execute(tx.db);
+    const row = done.rows[0];
+    if (!row) return; // another worker finished it, or rows are still in flight elsewhere
+    const counts = { issued: Number(row.issued), existing: Number(row.existing), failed: Number(row.failed) };
+    await tx.audit({ action: `credentials.bulk.${status}`, entityType: 'bulk_job', entityId: job.id, tenantId: job.tenant_id, data: counts });
+    await tx.emit({ name: `credentials.bulk.${status}`, tenantId: job.tenant_id, payload: { id: job.id, tenantId: job.tenant_id, type: job.type_code, ...counts } });
+  });
+}
+
+/**
+ * Sends again the jobs that lost their worker: at start (every unfinished job: a process that
+ * was killed left them) and, from the minute sweep, those whose last batch is older than
+ * BULK_STALE_SECONDS. A job sent twice does no harm: batches claim rows with `skip locked`.
+ */
+export async function resumeBulkJobs(ctx: OperationContext, staleSeconds: number | null): Promise<number> {
+  let query = ctx.db.selectFrom('bulk_jobs').select('id').where('status', 'in', ['queued', 'running']);
+  if (staleSeconds !== null) {
+    const before = new Date(Date.now() - staleSeconds * 1000);
+    query = query.where((eb) => eb.or([eb('heartbeat_at', '<', before), eb.and([eb('heartbeat_at', 'is', null), eb('created_at', '<', before)])]));
+  }
+  const jobs = await query.execute();
+  for (const job of jobs) await ctx.jobs.send('bulkIssue', { jobId: String(job.id) });
+  if (jobs.length > 0) ctx.log.info({ jobs: jobs.length }, 'bulk issuance jobs resumed');
+  return jobs.length;
+}
