@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,6 +16,10 @@ const codeCache = `${bundle}.cache`;
 // Commands that open the embedded database get PGlite's WebAssembly compiled on V8's background
 // threads while the bundle below loads on the main one (the kernel's db/pglite-wasm.ts takes it).
 if (['start', 'migrate', 'seed'].includes(process.argv[2] ?? '') && !process.env.DATABASE_URL) {
+  // Baseline (Liftoff) code only for PGlite: optimising its hot functions in the background costs
+  // a start about half its CPU and stalls the main thread for ~0.2 s once it is ready, while its
+  // queries run within ~10 % as fast without (bench/README.md). Only WebAssembly is affected.
+  v8.setFlagsFromString('--liftoff-only');
   const wasm = new URL('./pglite.wasm', import.meta.resolve('@electric-sql/pglite'));
   const compiled = readFile(wasm).then((bytes) => WebAssembly.compile(bytes));
   compiled.catch(() => {});
@@ -42,7 +47,7 @@ function bundleTime() {
 // Packages that find files beside themselves (WebAssembly, static assets) or that load optional
 // native parts stay outside the bundle, and so do large libraries loaded only when configured (S3,
 // SMTP, PDF, JSON-LD); everything else is bundled, which halves the load time.
-const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'pg-boss', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild', 'sharp', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer', 'pdfkit', 'jsonld'];
+const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild', 'sharp', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer', 'pdfkit', 'jsonld'];
 
 if (bundleTime() < Math.max(newestSource(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs)) {
   const { build } = await import('esbuild');

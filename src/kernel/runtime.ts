@@ -43,6 +43,12 @@ export interface StartOptions {
    * the first administrator): `/health/ready` never answers before it is done.
    */
   beforeListen?(prepared: { plan: ModulePlan; contextFor: Runtime['contextFor']; appliedMigrations: readonly string[] }): Promise<void>;
+  /**
+   * On a database that has the job queue, how long after the port opens the job workers start
+   * (default 0). Their start is a few dozen queries, which on the embedded engine hold the one
+   * thread that serves requests; the CLI lets the first requests through first.
+   */
+  startJobsAfterMs?: number;
 }
 
 export interface Runtime {
@@ -137,7 +143,10 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       return { ready: checks.database === 'ok' && !!bus && !stopping, checks };
     },
   });
+  // Fastify's ready (plugins, routes, schemas) overlaps the database's start instead of following it.
+  const httpReady = httpBuilt.then((http) => http.ready());
   // Awaited once the database is up; until then a failure must not count as unhandled.
+  httpReady.catch(() => {});
   httpBuilt.catch(() => {});
   const cleanup: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -187,13 +196,12 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       log.warn('events reach only consumers in this process: set NATS_URL when modules run in several processes');
     }
     cleanup.push(() => eventBus.stop(), () => jobs.stop());
-    // A database that has the queue's tables serves at once and starts the workers beside it
-    // (sends work meanwhile); a new one installs them first.
+    // A new database installs the job queue before serving; one that has it starts the workers
+    // once the port is open (see `startJobsAfterMs`), and sends work meanwhile.
     const registrations = jobRegistrations(plan, contextFor);
-    if (await jobs.installed(registrations)) {
-      jobs.start(registrations).catch((err) => log.error({ err }, 'the job queue did not start'));
-      await eventBus.start();
-    } else await Promise.all([eventBus.start(), jobs.start(registrations)]);
+    const startJobsLater = await jobs.installed(registrations);
+    if (startJobsLater) await eventBus.start();
+    else await Promise.all([eventBus.start(), jobs.start(registrations)]);
     bus = eventBus;
     mark('events and jobs');
 
@@ -204,6 +212,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       stopping = true;
       await http.close();
     });
+    await httpReady;
+    mark('http ready');
     let url = '';
     if (options.listen !== false) {
       url = await http.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
@@ -213,6 +223,13 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       });
     } else await http.ready();
     mark('ready');
+    if (startJobsLater) {
+      const startJobs = () => {
+        if (!stopping) jobs.start(registrations).catch((err) => log.error({ err }, 'the job queue did not start'));
+      };
+      if (options.startJobsAfterMs) setTimeout(startJobs, options.startJobsAfterMs).unref();
+      else startJobs();
+    }
 
     let stopped: Promise<void> | undefined;
     return {

@@ -84,6 +84,8 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
   await program.parseAsync(argv);
 }
 
+const JOBS_AFTER_MS = 1000;
+
 async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   let credentials: Array<{ label: string; value: string }> = [];
@@ -91,6 +93,8 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
     config,
     catalog,
     log,
+    // The first requests are served before the job workers start (see startJobsAfterMs).
+    startJobsAfterMs: JOBS_AFTER_MS,
     // A fresh embedded database is a demo; a fresh PostgreSQL one only gets its first administrator.
     beforeListen: async (prepared) => {
       const fresh = prepared.appliedMigrations.includes(`kernel/${kernelMigrations.migrations[0]!.name}`);
@@ -98,8 +102,10 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
     },
   });
   log.info({ timings: runtime.timings }, 'ready');
-  // The launcher keeps V8's compiled code of the bundle once a start has compiled what starting needs.
-  (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('seva.codeCache.save')]?.();
+  // The launcher keeps V8's compiled code of the bundle once a start has compiled what a start
+  // needs, the job workers' start included (a second after the port opens).
+  const saveCodeCache = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('seva.codeCache.save')];
+  if (saveCodeCache) setTimeout(saveCodeCache, JOBS_AFTER_MS + 2000).unref();
   const shown = runtime.url.replace('127.0.0.1', 'localhost');
   // One write, so whoever watches the output sees the whole banner at once.
   console.log(

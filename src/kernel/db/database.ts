@@ -25,6 +25,8 @@ export interface Database {
   executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
   /** Runs a multi-statement script without parameters (migrations). */
   exec(script: string): Promise<void>;
+  /** False once closed (or, for the embedded engine, stopped). */
+  isOpen(): boolean;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     throw new SevaBootError(`cannot reach PostgreSQL at ${hostname}:${port || 5432}${pathname}: ${(err as Error).message}`);
   }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  let open = true;
   return {
     kind: 'postgres',
     db,
@@ -78,7 +81,9 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     exec: async (script) => {
       await pool.query(script);
     },
+    isOpen: () => open,
     close: async () => {
+      open = false;
       await db.destroy();
       await pool.end().catch(() => {});
     },
@@ -123,6 +128,7 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
     exec: async (script) => {
       await pool.execScript(script);
     },
+    isOpen: () => !pglite.closed,
     close: async () => {
       await db.destroy();
       if (!options.pglite) await pglite.close();
@@ -131,6 +137,15 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
   };
 }
 
+/**
+ * Whether the database answers: a round trip to a server; for the embedded engine, which runs
+ * in this process, whether it is open — a query there would wait behind whatever work is queued
+ * on its one connection (the job workers' start), which says nothing about reachability.
+ */
 export async function ping(database: Database): Promise<void> {
+  if (database.kind === 'pglite') {
+    if (!database.isOpen()) throw new Error('the embedded database is closed');
+    return;
+  }
   await sql`select 1`.execute(database.db);
 }

@@ -120,6 +120,11 @@ describe('deny by default', () => {
     const ok = await inject({ method: 'POST', url: '/rpc/ping/count', headers: writer, payload: {} });
     expect(ok.statusCode).toBe(200);
     expect(typeof ok.json().count).toBe('number');
+    for (const url of ['/rpc/ping/nothing', '/rpc/elsewhere/count']) {
+      const missing = await inject({ method: 'POST', url, headers: writer, payload: {} });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.headers['content-type']).toContain('application/problem+json');
+    }
   });
 });
 

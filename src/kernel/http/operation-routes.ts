@@ -19,27 +19,33 @@ export interface OperationRouteDeps {
   tokens: InternalTokens;
 }
 
-/**
- * Publishes a module's operations: each with an `http` shape gets its REST route (documented in
- * OpenAPI), and every operation gets an internal RPC route used by remote module clients.
- */
+/** Publishes a module's operations that have an `http` shape as REST routes (documented in OpenAPI). */
 export function registerOperationRoutes(app: FastifyInstance, def: ModuleDef, deps: OperationRouteDeps): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  for (const [name, op] of Object.entries(def.operations ?? {})) {
-    if (op.http) registerRestRoute(typed, def.name, name, op, deps);
-    typed.route({
-      method: 'POST',
-      url: `${RPC_PREFIX}/${def.name}/${name}`,
-      schema: { hide: true },
-      handler: async (request, reply) => {
-        const header = request.headers['x-seva-actor'];
-        const verified = typeof header === 'string' ? await deps.tokens.verify(header) : undefined;
-        if (!verified) throw KernelErrors.unauthenticated('Internal calls need a valid x-seva-actor token');
-        const ctx = deps.contextFor(def.name, verified.actor, request.id);
-        return reply.send(await invokeOperation(op, ctx, request.body ?? {}, { inputPrefix: 'body' }));
-      },
-    });
-  }
+  for (const [name, op] of Object.entries(def.operations ?? {})) if (op.http) registerRestRoute(typed, def.name, name, op, deps);
+}
+
+/**
+ * The internal RPC route remote module clients call, `POST /rpc/:module/:operation`: one route
+ * for every operation of every module here (a route each cost every start hundreds of router
+ * entries). The caller's actor comes in a signed `x-seva-actor` token.
+ */
+export function registerRpcRoute(app: FastifyInstance, modules: readonly ModuleDef[], deps: OperationRouteDeps): void {
+  const operations = new Map(modules.flatMap((def) => Object.entries(def.operations ?? {}).map(([name, op]) => [`${def.name}/${name}`, { module: def.name, op }] as const)));
+  app.route<{ Params: { module: string; operation: string } }>({
+    method: 'POST',
+    url: `${RPC_PREFIX}/:module/:operation`,
+    schema: { hide: true },
+    handler: async (request, reply) => {
+      const header = request.headers['x-seva-actor'];
+      const verified = typeof header === 'string' ? await deps.tokens.verify(header) : undefined;
+      if (!verified) throw KernelErrors.unauthenticated('Internal calls need a valid x-seva-actor token');
+      const target = operations.get(`${request.params.module}/${request.params.operation}`);
+      if (!target) throw KernelErrors.notFound(`operation ${request.params.module}.${request.params.operation} in this process`);
+      const ctx = deps.contextFor(target.module, verified.actor, request.id);
+      return reply.send(await invokeOperation(target.op, ctx, request.body ?? {}, { inputPrefix: 'body' }));
+    },
+  });
 }
 
 function registerRestRoute(app: FastifyInstance, module: string, name: string, op: OperationDef, deps: OperationRouteDeps): void {

@@ -12,7 +12,7 @@ import type { InternalTokens } from '../modules/internal-token.js';
 import { registerDocs } from './docs.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Metrics } from './metrics.js';
-import { registerOperationRoutes } from './operation-routes.js';
+import { registerOperationRoutes, registerRpcRoute } from './operation-routes.js';
 import { PROBLEM_TYPE, sendProblem, toSevaError } from './problem.js';
 
 export interface HttpServerDeps {
@@ -98,6 +98,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     return deps.metrics.registry.metrics();
   });
 
+  registerRpcRoute(app, deps.modules, deps);
   for (const def of deps.modules) {
     registerOperationRoutes(app, def, deps);
     const runtime: ModuleRuntime = { config, context: (actor, requestId) => deps.contextFor(def.name, actor, requestId), authenticate: deps.authenticate, rateLimiter: deps.rateLimiter };

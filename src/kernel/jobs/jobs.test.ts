@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { startRuntime } from '../runtime.js';
 import { systemActor } from '../modules/actor.js';
 import { systemModule } from '../system/module.js';
+import { defineModule } from '../modules/define.js';
 
 let t: TestRuntime;
 beforeAll(async () => {
@@ -65,6 +66,22 @@ describe('jobs on a database that has the queue already', () => {
       } finally {
         await again.stop();
       }
+      // A schedule changed in code reaches the queue on the next start; one removed is dropped.
+      const cronOf = async (schedule: string | undefined) => {
+        const cron = defineModule({ name: 'cron', jobs: { tick: { ...(schedule ? { schedule } : {}), async handler() {} } } });
+        const run = await startRuntime({ config, catalog: [...fixtureModules, cron], listen: false });
+        try {
+          await eventually(async () => run.jobs.status === 'ok', 'the workers to start');
+          const rows = await run.database.db.selectFrom('kernel_jobs.schedule').select('cron').where('name', '=', 'cron.tick').execute();
+          return rows[0]?.cron ?? null;
+        } finally {
+          await run.stop();
+        }
+      };
+      expect(await cronOf('7 3 * * *')).toBe('7 3 * * *');
+      expect(await cronOf('7 3 * * *')).toBe('7 3 * * *');
+      expect(await cronOf('9 4 * * *')).toBe('9 4 * * *');
+      expect(await cronOf(undefined)).toBeNull();
     } finally {
       if (url) await dropPostgresDatabase(url);
       rmSync(dataDir, { recursive: true, force: true });

@@ -73,13 +73,18 @@ export class JobQueue {
   }
 
   private async startWorkers(jobs: readonly JobHandlerRegistration[]): Promise<void> {
-    // Loaded on start, not at import: commands that never start the queue do not pay for it.
-    this.created = this.create();
+    // Loaded on start (or first send), not at import: commands that never use the queue do not pay for it.
+    this.created ??= this.create();
     await this.created;
     await this.boss.start();
     this.started = true;
+    // What exists is read once, so a start on an existing database writes nothing it already has
+    // (each of these is a statement on the one connection the embedded engine has).
+    const queues = new Set((await this.boss.getQueues()).map((q) => q.name));
+    // Rows of the schedule table: `timezone` is a column there, though pg-boss's type leaves it out.
+    const schedules = new Map((await this.boss.getSchedules()).map((s) => [s.name, s as PgBoss.Schedule & { timezone?: string }]));
     for (const job of jobs) {
-      await this.boss.createQueue(job.name, { name: job.name, retryLimit: 5, retryDelay: 5, retryBackoff: true });
+      if (!queues.has(job.name)) await this.boss.createQueue(job.name, { name: job.name, retryLimit: 5, retryDelay: 5, retryBackoff: true });
       await this.boss.work<Record<string, unknown>>(job.name, { pollingIntervalSeconds: 2, batchSize: 20 }, async (batch) => {
         for (const item of batch) {
           try {
@@ -91,8 +96,10 @@ export class JobQueue {
           }
         }
       });
-      if (job.schedule) await this.boss.schedule(job.name, job.schedule, {}, { tz: 'UTC' });
-      else await this.boss.unschedule(job.name).catch(() => {});
+      const scheduled = schedules.get(job.name);
+      if (job.schedule) {
+        if (scheduled?.cron !== job.schedule || scheduled.timezone !== 'UTC') await this.boss.schedule(job.name, job.schedule, {}, { tz: 'UTC' });
+      } else if (scheduled) await this.boss.unschedule(job.name).catch(() => {});
     }
   }
 
@@ -113,7 +120,9 @@ export class JobQueue {
   async send(name: string, data: Record<string, unknown>, options: SendOptions = {}): Promise<string | null> {
     // Inside a transaction, waiting for the workers' start could wait for the very connection the
     // transaction holds (PGlite has one): a send needs only the tables, which exist by then.
-    if (options.executeSql) await this.created;
+    // Before the workers start (they start after the port opens), a send needs only the instance.
+    this.created ??= this.create();
+    if (options.executeSql || !this.starting) await this.created;
     else await this.starting;
     const sendOptions: PgBoss.SendOptions = {};
     if (options.startAfterSeconds !== undefined) sendOptions.startAfter = options.startAfterSeconds;
