@@ -106,17 +106,7 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
   // needs, the job workers' start included (a second after the port opens).
   const saveCodeCache = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('seva.codeCache.save')];
   if (saveCodeCache) setTimeout(saveCodeCache, JOBS_AFTER_MS + 2000).unref();
-  const shown = runtime.url.replace('127.0.0.1', 'localhost');
-  // One write, so whoever watches the output sees the whole banner at once.
-  console.log(
-    [
-      `\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`,
-      `  API docs:  ${shown}/docs`,
-      `  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`,
-      `  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`,
-      ...credentialLines(credentials, runtime),
-    ].join('\n'),
-  );
+  // Before the banner: whoever waits for it may stop the process at once.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -131,6 +121,17 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const shown = runtime.url.replace('127.0.0.1', 'localhost');
+  // One write, so whoever watches the output sees the whole banner at once.
+  console.log(
+    [
+      `\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`,
+      `  API docs:  ${shown}/docs`,
+      `  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`,
+      `  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`,
+      ...credentialLines(credentials, runtime),
+    ].join('\n'),
+  );
 }
 
 async function migrate(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {
