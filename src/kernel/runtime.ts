@@ -210,7 +210,12 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     const http = await httpBuilt;
     cleanup.push(async () => {
       stopping = true;
+      // In-flight requests get half the shutdown budget; then their connections are cut (a
+      // client that stopped reading a download would otherwise hold the close for the whole
+      // keep-alive timeout, 72 s, and the process would be killed mid-shutdown).
+      const cut = setTimeout(() => http.server.closeAllConnections(), Math.floor(config.shutdownTimeoutMs / 2));
       await http.close();
+      clearTimeout(cut);
     });
     await httpReady;
     mark('http ready');
