@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 
 interface Scope {
   trx: Transaction<any>;
@@ -11,6 +11,8 @@ interface Scope {
 
 const scopes = new AsyncLocalStorage<Scope>();
 const CHUNK = 1000;
+/** PostgreSQL takes at most 65,535 parameters per statement. */
+const MAX_PARAMETERS = 30_000;
 
 /**
  * One transaction per unit of work, however deep the calls go: a nested `inTransaction` (an
@@ -52,12 +54,41 @@ async function inSavepoint<T>(outer: Scope, body: (trx: Transaction<any>) => Pro
 }
 
 async function flushDeferred(scope: Scope): Promise<void> {
+  const inserts: Array<{ table: string; query: CompiledQuery }> = [];
   for (const [table, rows] of scope.deferred) {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      await scope.trx.insertInto(table).values(rows.slice(i, i + CHUNK)).execute();
-    }
+    for (let i = 0; i < rows.length; i += CHUNK) inserts.push({ table, query: scope.trx.insertInto(table).values(rows.slice(i, i + CHUNK)).compile() });
   }
   scope.deferred.clear();
+  // One statement for the inserts of different tables (a round trip each costs more than the
+  // insert): the others ride along as data-modifying WITH clauses of the last. Two inserts into
+  // one table never share a statement, whose parts run in no set order: rows keep their order.
+  let batch: typeof inserts = [];
+  let parameters = 0;
+  for (const insert of inserts) {
+    if (batch.length > 0 && (batch.some((b) => b.table === insert.table) || parameters + insert.query.parameters.length > MAX_PARAMETERS)) {
+      await scope.trx.executeQuery(combined(batch.map((b) => b.query)));
+      batch = [];
+      parameters = 0;
+    }
+    batch.push(insert);
+    parameters += insert.query.parameters.length;
+  }
+  if (batch.length > 0) await scope.trx.executeQuery(combined(batch.map((b) => b.query)));
+}
+
+/** Inserts as one statement: `with w0 as (insert …), w1 as (insert …) insert …`, placeholders renumbered. */
+function combined(inserts: CompiledQuery[]): CompiledQuery {
+  if (inserts.length === 1) return inserts[0]!;
+  let offset = 0;
+  const texts = inserts.map((q) => {
+    const shift = offset;
+    offset += q.parameters.length;
+    // Kysely writes values only as $n placeholders, and our table and column names hold no "$".
+    return q.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
+  });
+  const last = texts.pop()!;
+  const text = `with ${texts.map((t, i) => `seva_w${i} as (${t})`).join(', ')} ${last}`;
+  return CompiledQuery.raw(text, inserts.flatMap((q) => [...q.parameters]));
 }
 
 /**
