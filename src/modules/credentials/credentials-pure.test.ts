@@ -226,6 +226,19 @@ describe('verifyCredential (pure)', () => {
     }
   });
 
+  it('checks a status list it was handed before once, and again when its key is no longer trusted', async () => {
+    const f = fixture();
+    const statusLists = { [f.listUrl]: f.statusList([7]) };
+    for (let i = 0; i < 3; i++) {
+      expect(await verifyCredential(f.credential('new', 1), { trustList: f.trustList, statusLists, now })).toMatchObject({ verified: true, status: 'active' });
+      expect(await verifyCredential(f.credential('new', 7), { trustList: f.trustList, statusLists, now })).toMatchObject({ verified: false, status: 'revoked' });
+    }
+    // The list's key leaves the trust list: the same list object no longer counts.
+    const onlyOld: TrustList = { issuers: [{ ...f.trustList.issuers[0]!, keys: f.trustList.issuers[0]!.keys.filter((k) => k.id.endsWith('#old')) }] };
+    const result = await verifyCredential(f.credential('old', 1), { trustList: onlyOld, statusLists, now });
+    expect(result.problems).toEqual([{ check: 'status', message: expect.stringContaining('does not verify') }]);
+  });
+
   it('refuses a forged status list (not signed by the issuer’s trusted key)', async () => {
     const f = fixture();
     const list = f.statusList([]);

@@ -46,8 +46,16 @@ function trustedKey(trustList: TrustList, issuer: string, verificationMethod: st
   return trustList.issuers.find((i) => i.id === issuer)?.keys.find((k) => k.id === verificationMethod && k.controller === issuer);
 }
 
+/**
+ * Status list credentials a verifier has already checked, by the object it was handed (verifiers
+ * keep lists for their validity and pass the same object each time) and the trusted key's value:
+ * the signature and the decoded bitstring are the same as long as both are. Weakly held, so a
+ * list a verifier drops is forgotten. A key no longer trusted is never looked up here.
+ */
+const checkedLists = new WeakMap<JsonObject, { key: string; bits?: Uint8Array }>();
+
 /** Checks proof and issuer only: used for status list credentials too. */
-async function checkSignature(document: JsonObject, trustList: TrustList): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
+async function checkSignature(document: JsonObject, trustList: TrustList, remember = false): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
   const issuer = issuerOf(document);
   if (!issuer) return { issuer, problem: { check: 'issuer', message: 'the credential names no issuer' } };
   const read = readJcsProof(document);
@@ -60,8 +68,19 @@ async function checkSignature(document: JsonObject, trustList: TrustList): Promi
   } catch {
     return { issuer, problem: { check: 'issuer', message: `the trust list's key ${key.id} is not an Ed25519 Multikey` } };
   }
+  if (remember && checkedLists.get(document)?.key === key.publicKeyMultibase) return { issuer };
   const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey) : await verifyJcsProof(document, publicKey);
+  if (remember && checked.ok) checkedLists.set(document, { key: key.publicKeyMultibase });
   return checked.ok ? { issuer } : { issuer, problem: { check: 'proof', message: checked.reason } };
+}
+
+/** The list's decoded bitstring, decoded once per list object. */
+async function listBits(list: JsonObject, encoded: string): Promise<Uint8Array> {
+  const known = checkedLists.get(list);
+  if (known?.bits) return known.bits;
+  const bits = await decodeStatusList(encoded);
+  if (known) known.bits = bits;
+  return bits;
 }
 
 /** `eddsa-rdfc-2022` needs a JSON-LD processor: loaded only when a credential uses that suite. */
@@ -132,7 +151,7 @@ export async function verifyCredential(
         if (status === 'active') status = 'unknown';
         continue;
       }
-      const listCheck = await checkSignature(list, options.trustList);
+      const listCheck = await checkSignature(list, options.trustList, true);
       const subject = list.credentialSubject as JsonObject | undefined;
       if (listCheck.problem || listCheck.issuer !== signature.issuer) {
         problems.push({ check: 'status', message: `the status list ${entry.statusListCredential} does not verify as the issuer's` });
@@ -146,7 +165,7 @@ export async function verifyCredential(
       if (listValidity) warnings.push(`status list ${entry.statusListCredential}: ${listValidity}`);
       let set: boolean;
       try {
-        set = statusBit(await decodeStatusList(subject.encodedList), Number(entry.statusListIndex));
+        set = statusBit(await listBits(list, subject.encodedList), Number(entry.statusListIndex));
       } catch (err) {
         problems.push({ check: 'status', message: (err as Error).message });
         continue;
