@@ -4,8 +4,8 @@ import { billingModuleWith } from '../src/modules/billing/index.js';
 import { identityModule } from '../src/modules/identity/index.js';
 import { referenceModuleWith } from '../src/modules/reference/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
-import { passwordLogin, percentile, runClients } from './lib/http-load.js';
-import { fmt, note, progress, row, type Row } from './lib/report.js';
+import { passwordLogin, runClients } from './lib/http-load.js';
+import { fmt, note, percentile, progress, row, type Row } from './lib/report.js';
 
 const ENGINE = 'PostgreSQL';
 const CLIENTS = 50;

@@ -1,41 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { InternalTokens } from '../src/kernel/modules/internal-token.js';
-import { createFreshPostgresDatabase, dropPostgresDatabase } from './support/test-database.js';
-import { startSevaProcess, type SevaProcess } from './support/seva-process.js';
-import { deleteStream, eventually, TEST_MASTER_KEY } from './support/test-runtime.js';
+import { internalTokenFor, processStore, startSevaProcess, type ProcessStore, type SevaProcess } from './support/seva-process.js';
+import { eventually } from './support/test-runtime.js';
 
 // Runs on the embedded database by default, and on PostgreSQL (+ NATS) when the env names them.
-const namespace = `cr${randomBytes(4).toString('hex')}`;
-let env: Record<string, string>;
-let dataDir: string | undefined;
-let dbUrl: string | undefined;
+let store: ProcessStore;
 let server: SevaProcess | undefined;
 
 beforeAll(async () => {
-  dbUrl = await createFreshPostgresDatabase();
-  dataDir = dbUrl ? undefined : mkdtempSync(join(tmpdir(), 'seva-crash-'));
-  env = {
-    SEVA_MASTER_KEY: TEST_MASTER_KEY,
-    SEVA_EVENTS_NAMESPACE: namespace,
-    ...(dbUrl ? { DATABASE_URL: dbUrl } : { SEVA_DATA_DIR: dataDir! }),
-    ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
-  };
+  store = await processStore('crash');
 }, 60_000);
 
 afterAll(async () => {
   await server?.stop();
-  if (dbUrl) await dropPostgresDatabase(dbUrl);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, namespace);
+  await store?.dispose();
 });
 
 it('a process killed mid-batch loses no acknowledged write and delivers every committed event after restart', async () => {
-  server = await startSevaProcess(env);
-  const token = await new InternalTokens(Buffer.from(TEST_MASTER_KEY, 'base64')).sign(
+  server = await startSevaProcess(store.env);
+  const token = await internalTokenFor(
     { kind: 'user', id: 'usr_test', tenantId: 'in', roles: [], permissions: ['ping.note.create'] },
     'crash-test',
   );
@@ -63,7 +45,7 @@ it('a process killed mid-batch loses no acknowledged write and delivers every co
   await Promise.all(writers);
   const attempted = next;
 
-  server = await startSevaProcess(env);
+  server = await startSevaProcess(store.env);
   const { ids } = (await (await fetch(`${server.url}/api/ping/v1/note-ids`)).json()) as { ids: string[] };
   const stored = new Set(ids);
   expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);

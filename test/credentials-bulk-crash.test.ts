@@ -1,45 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openDatabase } from '../src/kernel/index.js';
-import { InternalTokens } from '../src/kernel/modules/internal-token.js';
-import { createFreshPostgresDatabase, dropPostgresDatabase } from './support/test-database.js';
-import { startSevaProcess, type SevaProcess } from './support/seva-process.js';
-import { deleteStream, eventually, TEST_MASTER_KEY } from './support/test-runtime.js';
+import { internalTokenFor, processStore, startSevaProcess, type ProcessStore, type SevaProcess } from './support/seva-process.js';
+import { eventually } from './support/test-runtime.js';
 
 // Runs on the embedded database by default, and on PostgreSQL (+ NATS) when the env names them.
-const namespace = `cb${randomBytes(4).toString('hex')}`;
-let env: Record<string, string>;
-let dataDir: string | undefined;
-let dbUrl: string | undefined;
+let store: ProcessStore;
 let server: SevaProcess | undefined;
 
 beforeAll(async () => {
-  dbUrl = await createFreshPostgresDatabase();
-  dataDir = dbUrl ? undefined : mkdtempSync(join(tmpdir(), 'seva-bulk-crash-'));
-  env = {
-    SEVA_MASTER_KEY: TEST_MASTER_KEY,
-    SEVA_EVENTS_NAMESPACE: namespace,
-    SEVA_ADMIN_PASSWORD: 'Bulk-crash-2026-pass',
-    ...(dbUrl ? { DATABASE_URL: dbUrl } : { SEVA_DATA_DIR: dataDir! }),
-    ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
-  };
+  store = await processStore('bulkcrash', { SEVA_ADMIN_PASSWORD: 'Bulk-crash-2026-pass' });
 }, 60_000);
 
 afterAll(async () => {
   await server?.stop();
-  if (dbUrl) await dropPostgresDatabase(dbUrl);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, namespace);
+  await store?.dispose();
 });
 
 const ROWS = 5000;
 
 it('bulk import killed midway and resumed issues each row exactly once', async () => {
-  server = await startSevaProcess(env);
-  const token = await new InternalTokens(Buffer.from(TEST_MASTER_KEY, 'base64')).sign(
+  server = await startSevaProcess(store.env);
+  const token = await internalTokenFor(
     { kind: 'user', id: 'usr_test', tenantId: 'in', roles: [], permissions: ['credentials.*'] },
     'bulk-crash-test',
   );
@@ -71,7 +52,7 @@ it('bulk import killed midway and resumed issues each row exactly once', async (
   expect(midway.counts.processed).toBeLessThan(ROWS);
 
   // The restarted process sends the unfinished job again (at start) and it goes on.
-  server = await startSevaProcess(env);
+  server = await startSevaProcess(store.env);
   const { body: atRestart } = await call('GET', `/bulk-jobs/${jobId}`);
   expect(atRestart.counts.processed).toBeGreaterThanOrEqual(midway.counts.processed);
   const done = await eventually(
@@ -91,7 +72,7 @@ it('bulk import killed midway and resumed issues each row exactly once', async (
   // (the killed batch's allocation rolled back with it).
   expect(await server.stop()).toBe(0);
   server = undefined;
-  const database = await openDatabase({ databaseUrl: dbUrl, dataDir: dataDir ?? 'memory://' });
+  const database = await openDatabase(store.database);
   try {
     const one = async (text: string, params: unknown[] = []) => (await database.executeSql(text, params)).rows[0] as Record<string, unknown>;
     expect(await one(`select count(*)::int as n, count(distinct source_ref)::int as sources from credentials.credentials where bulk_job_id = $1`, [jobId])).toEqual({ n: ROWS, sources: ROWS });

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InternalTokens } from '../src/kernel/modules/internal-token.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from './support/test-database.js';
-import { startSevaProcess, type SevaProcess } from './support/seva-process.js';
+import { internalTokenFor, startSevaProcess, type SevaProcess } from './support/seva-process.js';
 import { deleteStream, eventually, TEST_MASTER_KEY } from './support/test-runtime.js';
 
 const shared = process.env.DATABASE_URL && process.env.NATS_URL;
@@ -20,7 +19,7 @@ describe.skipIf(!shared)('two processes with different SEVA_MODULES on one Postg
     const common = { DATABASE_URL: dbUrl, NATS_URL: process.env.NATS_URL!, SEVA_MASTER_KEY: TEST_MASTER_KEY, SEVA_EVENTS_NAMESPACE: namespace };
     pingProcess = await startSevaProcess({ ...common, SEVA_MODULES: 'ping' });
     pongProcess = await startSevaProcess({ ...common, SEVA_MODULES: 'pong', SEVA_MODULE_URLS: `ping=${pingProcess.url}` });
-    const token = await new InternalTokens(Buffer.from(TEST_MASTER_KEY, 'base64')).sign(
+    const token = await internalTokenFor(
       { kind: 'user', id: 'usr_test', tenantId: 'in', roles: [], permissions: ['pong.relay', 'ping.note.create'] },
       'mp-test',
     );

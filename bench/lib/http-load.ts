@@ -32,7 +32,3 @@ export async function passwordLogin(origin: string, username: string, password: 
   if (res.status !== 200) throw new Error(`password grant for ${username} answered ${res.status}: ${await res.text()}`);
   return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
 }
-
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}

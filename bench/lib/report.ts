@@ -34,6 +34,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The value at percentile `p` (0–100) of ascending `sorted`: nearest rank, NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
 export function markdownTable(rows: readonly Row[]): string {
   const header = ['measure', 'engine', 'value', 'target', 'verdict'];
   const cells = rows.map((r) => [r.measure, r.engine, r.value, r.target, r.verdict].map((c) => c.replace(/\|/g, '\\|')));

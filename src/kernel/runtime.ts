@@ -143,10 +143,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       return { ready: checks.database === 'ok' && !!bus && !stopping, checks };
     },
   });
-  // Fastify's ready (plugins, routes, schemas) overlaps the database's start instead of following it.
-  const httpReady = httpBuilt.then((http) => http.ready());
   // Awaited once the database is up; until then a failure must not count as unhandled.
-  httpReady.catch(() => {});
   httpBuilt.catch(() => {});
   const cleanup: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -217,8 +214,6 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       await http.close();
       clearTimeout(cut);
     });
-    await httpReady;
-    mark('http ready');
     let url = '';
     if (options.listen !== false) {
       url = await http.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {

@@ -1,5 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Actor } from '../../src/kernel/index.js';
+import { InternalTokens } from '../../src/kernel/modules/internal-token.js';
+import { createFreshPostgresDatabase, dropPostgresDatabase } from './test-database.js';
+import { deleteStream, TEST_MASTER_KEY } from './test-runtime.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The CLI with the test modules, run from source. */
@@ -61,4 +69,44 @@ export async function startSevaProcess(env: Record<string, string>, timeoutMs = 
       await exited;
     },
   };
+}
+
+export interface ProcessStore {
+  /** Environment for `startSevaProcess`: master key, events namespace, the database (and NATS) to use. */
+  env: Record<string, string>;
+  /** The same database, for opening it directly (`openDatabase`) while no process holds it. */
+  database: { databaseUrl: string | undefined; dataDir: string };
+  /** Drops what the store made: the PostgreSQL database or the data folder, and the NATS stream. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Where processes of one test file keep their state across restarts: a data folder on the
+ * embedded database by default, a fresh PostgreSQL database (and NATS, when named) when the
+ * environment names them.
+ */
+export async function processStore(label: string, extra: Record<string, string> = {}): Promise<ProcessStore> {
+  const namespace = `${label}${randomBytes(4).toString('hex')}`;
+  const dbUrl = await createFreshPostgresDatabase();
+  const dataDir = dbUrl ? undefined : mkdtempSync(join(tmpdir(), `seva-${label}-`));
+  return {
+    env: {
+      SEVA_MASTER_KEY: TEST_MASTER_KEY,
+      SEVA_EVENTS_NAMESPACE: namespace,
+      ...(dbUrl ? { DATABASE_URL: dbUrl } : { SEVA_DATA_DIR: dataDir! }),
+      ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
+      ...extra,
+    },
+    database: { databaseUrl: dbUrl, dataDir: dataDir ?? 'memory://' },
+    dispose: async () => {
+      if (dbUrl) await dropPostgresDatabase(dbUrl);
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, namespace);
+    },
+  };
+}
+
+/** An `x-seva-actor` token for calls into a process started with the test master key. */
+export function internalTokenFor(actor: Actor, requestId: string): Promise<string> {
+  return new InternalTokens(Buffer.from(TEST_MASTER_KEY, 'base64')).sign(actor, requestId);
 }
