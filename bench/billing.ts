@@ -30,7 +30,7 @@ export async function billingBench(): Promise<Row[]> {
   const url = (await createFreshPostgresDatabase())!;
   let runtime: Runtime | undefined;
   try {
-    const config = loadConfig({ env: {}, overrides: { logLevel: 'warn', masterKey: randomBytes(32).toString('base64'), dataDir: 'memory://', databaseUrl: url, databasePoolSize: 20 } });
+    const config = loadConfig({ env: {}, overrides: { logLevel: 'warn', masterKey: randomBytes(32).toString('base64'), dataDir: 'memory://', databaseUrl: url, databasePoolSize: 20, port: 0, host: '127.0.0.1' } });
     runtime = await startRuntime({ config, catalog: [identityModule, referenceModuleWith(), billingModuleWith({ scheduledReconcile: false })], listen: true });
     const base = `http://127.0.0.1:${(runtime.http.server.address() as { port: number }).port}/api/billing/v1`;
     await setUp(runtime);

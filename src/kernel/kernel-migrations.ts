@@ -1,5 +1,6 @@
 import { auditMigrations } from './audit/migrations.js';
 import { cryptoMigrations } from './crypto/migrations.js';
+import { dbMigrations } from './db/db-migrations.js';
 import type { MigrationSet } from './db/migrations.js';
 import { eventMigrations } from './events/migrations.js';
 import { idempotencyMigrations } from './http/idempotency.js';
@@ -11,6 +12,7 @@ export const kernelMigrations: MigrationSet = {
     ...eventMigrations.map((m) => ({ ...m, name: `events_${m.name}` })),
     ...auditMigrations.map((m) => ({ ...m, name: `audit_${m.name}` })),
     ...cryptoMigrations.map((m) => ({ ...m, name: `crypto_${m.name}` })),
+    ...dbMigrations.map((m) => ({ ...m, name: `db_${m.name}` })),
     ...idempotencyMigrations.map((m) => ({ ...m, name: `http_${m.name}` })),
   ],
 };

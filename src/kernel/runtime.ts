@@ -157,6 +157,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       dataDir: config.dataDir,
       pglite: options.pglite,
       poolSize: config.databasePoolSize,
+      preparedStatements: config.databasePreparedStatements,
     });
     cleanup.push(() => database.close());
     await limiterReady;

@@ -1,3 +1,4 @@
+import type { PGlite } from '@electric-sql/pglite';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
 import { loadConfig, startRuntime, type Actor, type ModuleDef, type Runtime, type SevaConfig } from '../../src/kernel/index.js';
@@ -17,7 +18,8 @@ export interface TestRuntime {
  * PostgreSQL database when DATABASE_URL is set) and, when NATS_URL is set, its own NATS stream;
  * with REDIS_URL, rate limits live in Redis.
  */
-export async function startTestRuntime(modules: readonly ModuleDef<any>[], overrides: Partial<SevaConfig> = {}, listen = false): Promise<TestRuntime> {
+/** `pglite`: an embedded database the test opened itself (to look at it from the side), used when DATABASE_URL is unset. */
+export async function startTestRuntime(modules: readonly ModuleDef<any>[], overrides: Partial<SevaConfig> = {}, listen = false, pglite?: PGlite): Promise<TestRuntime> {
   const url = await createFreshPostgresDatabase();
   // Its own stream and subjects on a shared NATS, its own keys on a shared Redis.
   const namespace = process.env.NATS_URL || process.env.REDIS_URL ? `t${randomBytes(5).toString('hex')}` : 'seva';
@@ -34,7 +36,7 @@ export async function startTestRuntime(modules: readonly ModuleDef<any>[], overr
       ...overrides,
     },
   });
-  const runtime = await startRuntime({ config, catalog: modules, listen });
+  const runtime = await startRuntime({ config, catalog: modules, listen, ...(pglite && !url ? { pglite } : {}) });
   return {
     runtime,
     as: async (actor) => ({

@@ -20,6 +20,8 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   databasePoolSize: z.coerce.number().int().min(1).max(200).default(10),
+  /** Named prepared statements for repeated queries; off behind a transaction-mode pooler. */
+  databasePreparedStatements: flag.default(true),
   natsUrl: z
     .string()
     .regex(/^(nats|tls|wss?):\/\//, 'must be a nats:// URL')
@@ -110,6 +112,7 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   dataDir: 'SEVA_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
   databasePoolSize: 'SEVA_DATABASE_POOL_SIZE',
+  databasePreparedStatements: 'SEVA_DATABASE_PREPARED_STATEMENTS',
   natsUrl: 'NATS_URL',
   redisUrl: 'REDIS_URL',
   modules: 'SEVA_MODULES',

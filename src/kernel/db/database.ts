@@ -1,7 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import { LazyBeginDialect } from './lazy-begin.js';
+import { prepareRepeatedStatements } from './prepared-statements.js';
 import { PGlitePool } from './pglite-pool.js';
 import { takePrefetchedPgliteWasm } from './pglite-wasm.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -39,6 +41,8 @@ export interface OpenDatabaseOptions {
   pglite?: PGlite | undefined;
   poolSize?: number | undefined;
   applicationName?: string | undefined;
+  /** Off behind a pooler in transaction mode (PgBouncer), which cannot keep them per client. */
+  preparedStatements?: boolean | undefined;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
@@ -64,6 +68,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   });
   // An idle client dying (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  if (options.preparedStatements !== false) prepareRepeatedStatements(pool);
   try {
     await pool.query('select 1');
   } catch (err) {
@@ -72,7 +77,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     // Host and database only: the URL may carry a password.
     throw new SevaBootError(`cannot reach PostgreSQL at ${hostname}:${port || 5432}${pathname}: ${(err as Error).message}`);
   }
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<any>({ dialect: new LazyBeginDialect({ pool }) });
   let open = true;
   return {
     kind: 'postgres',
@@ -111,7 +116,7 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
     throw err;
   }
   const pool = new PGlitePool(pglite);
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<any>({ dialect: new LazyBeginDialect({ pool }) });
   return {
     kind: 'pglite',
     db,

@@ -1,12 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { mayBeWholeTransaction } from './lazy-begin.js';
 
 interface Scope {
   trx: Transaction<any>;
   afterCommit: Array<() => void>;
   /** Rows to insert just before commit, one multi-row statement per table. */
   deferred: Map<string, Array<Record<string, unknown>>>;
+  /** Savepoints named so far, and those open now. */
   depth: number;
+  open: number;
+  /** `lastWrite` ran: nothing may be deferred after it. */
+  closed: boolean;
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
@@ -23,7 +28,7 @@ const MAX_PARAMETERS = 30_000;
 export async function inTransaction<T>(db: Kysely<any>, body: (trx: Transaction<any>) => Promise<T>): Promise<T> {
   const outer = scopes.getStore();
   if (outer) return inSavepoint(outer, body);
-  const scope: Omit<Scope, 'trx'> = { afterCommit: [], deferred: new Map(), depth: 0 };
+  const scope: Omit<Scope, 'trx'> = { afterCommit: [], deferred: new Map(), depth: 0, open: 0, closed: false };
   const result = await db.transaction().execute((trx) =>
     scopes.run({ ...scope, trx } as Scope, async () => {
       const value = await body(trx);
@@ -40,6 +45,7 @@ async function inSavepoint<T>(outer: Scope, body: (trx: Transaction<any>) => Pro
   const marks = new Map([...outer.deferred].map(([table, rows]) => [table, rows.length]));
   const hooks = outer.afterCommit.length;
   await sql`savepoint ${name}`.execute(outer.trx);
+  outer.open++;
   try {
     const result = await body(outer.trx);
     await sql`release savepoint ${name}`.execute(outer.trx);
@@ -50,42 +56,101 @@ async function inSavepoint<T>(outer: Scope, body: (trx: Transaction<any>) => Pro
     for (const [table, rows] of outer.deferred) rows.length = marks.get(table) ?? 0;
     outer.afterCommit.length = hooks;
     throw err;
+  } finally {
+    outer.open--;
   }
 }
 
 async function flushDeferred(scope: Scope): Promise<void> {
+  const batches = deferredBatches(scope);
+  for (const batch of batches) await scope.trx.executeQuery(combined(batch));
+}
+
+/**
+ * The deferred inserts as few statements as possible, emptying the queue. Inserts into different
+ * tables share one statement (a round trip each costs more than the insert): the others ride
+ * along as data-modifying WITH clauses of the last. Two inserts into one table never share a
+ * statement, whose parts run in no set order: rows keep their order.
+ */
+function deferredBatches(scope: Scope, reserved = 0): CompiledQuery[][] {
   const inserts: Array<{ table: string; query: CompiledQuery }> = [];
   for (const [table, rows] of scope.deferred) {
     for (let i = 0; i < rows.length; i += CHUNK) inserts.push({ table, query: scope.trx.insertInto(table).values(rows.slice(i, i + CHUNK)).compile() });
   }
   scope.deferred.clear();
-  // One statement for the inserts of different tables (a round trip each costs more than the
-  // insert): the others ride along as data-modifying WITH clauses of the last. Two inserts into
-  // one table never share a statement, whose parts run in no set order: rows keep their order.
+  const batches: CompiledQuery[][] = [];
   let batch: typeof inserts = [];
-  let parameters = 0;
+  let parameters = reserved;
   for (const insert of inserts) {
     if (batch.length > 0 && (batch.some((b) => b.table === insert.table) || parameters + insert.query.parameters.length > MAX_PARAMETERS)) {
-      await scope.trx.executeQuery(combined(batch.map((b) => b.query)));
+      batches.push(batch.map((b) => b.query));
       batch = [];
-      parameters = 0;
+      parameters = reserved;
     }
     batch.push(insert);
     parameters += insert.query.parameters.length;
   }
-  if (batch.length > 0) await scope.trx.executeQuery(combined(batch.map((b) => b.query)));
+  if (batch.length > 0) batches.push(batch.map((b) => b.query));
+  return batches;
 }
 
-/** Inserts as one statement: `with w0 as (insert …), w1 as (insert …) insert …`, placeholders renumbered. */
-function combined(inserts: CompiledQuery[]): CompiledQuery {
-  if (inserts.length === 1) return inserts[0]!;
+/**
+ * Runs `main` (an insert, update or delete with `returning`) as the transaction's last statement,
+ * with the inserts deferred so far (events, audit entries, `insertLater` rows) in the same
+ * statement. When `main` returns no row the statement fails as a whole, so none of them is
+ * written, and `whenNoRow()` is thrown. When nothing else ran in the transaction, this statement
+ * is the transaction: no BEGIN or COMMIT round trip. Nothing may be written after it.
+ */
+export async function lastWrite<R>(trx: Kysely<any>, main: CompiledQuery, whenNoRow: () => Error): Promise<R[]> {
+  const scope = scopes.getStore();
+  if (!scope || scope.trx !== trx || scope.open > 0) {
+    // Inside a savepoint the outer transaction goes on after us: an ordinary statement.
+    const rows = (await trx.executeQuery(main)).rows as R[];
+    if (rows.length === 0) throw whenNoRow();
+    return rows;
+  }
+  const batches = deferredBatches(scope, main.parameters.length);
+  const last = batches.pop() ?? [];
+  for (const batch of batches) await scope.trx.executeQuery(combined(batch));
+  scope.closed = true;
+  try {
+    return (await scope.trx.executeQuery(mayBeWholeTransaction(withRowExpected(main, last)))).rows as R[];
+  } catch (err) {
+    if ((err as { code?: string }).code === NO_ROW) throw whenNoRow();
+    throw err;
+  }
+}
+
+/** Raised by `kernel.expect_rows` (migration `db_001_expect_rows`). */
+const NO_ROW = 'SV001';
+
+/**
+ * `with seva_main as (main), seva_w0 as (insert …) select seva_main.* from (check) left join
+ * seva_main`: the check counts main's rows and raises when there are none; the left join keeps
+ * its one row, so it is evaluated whatever plan the database picks.
+ */
+function withRowExpected(main: CompiledQuery, inserts: CompiledQuery[]): CompiledQuery {
+  const parts = renumbered([main, ...inserts]);
+  const ctes = [`seva_main as (${parts[0]})`, ...parts.slice(1).map((t, i) => `seva_w${i} as (${t})`)];
+  const text = `with ${ctes.join(', ')} select seva_main.* from (select kernel.expect_rows(count(*)) from seva_main) seva_check left join seva_main on true`;
+  return CompiledQuery.raw(text, [main, ...inserts].flatMap((q) => [...q.parameters]));
+}
+
+/** Each query's text with its $n placeholders shifted past those of the queries before it. */
+function renumbered(queries: CompiledQuery[]): string[] {
   let offset = 0;
-  const texts = inserts.map((q) => {
+  return queries.map((q) => {
     const shift = offset;
     offset += q.parameters.length;
     // Kysely writes values only as $n placeholders, and our table and column names hold no "$".
-    return q.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
+    return shift === 0 ? q.sql : q.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
   });
+}
+
+/** Inserts as one statement: `with w0 as (insert …), w1 as (insert …) insert …`. */
+function combined(inserts: CompiledQuery[]): CompiledQuery {
+  if (inserts.length === 1) return inserts[0]!;
+  const texts = renumbered(inserts);
   const last = texts.pop()!;
   const text = `with ${texts.map((t, i) => `seva_w${i} as (${t})`).join(', ')} ${last}`;
   return CompiledQuery.raw(text, inserts.flatMap((q) => [...q.parameters]));
@@ -98,6 +163,7 @@ function combined(inserts: CompiledQuery[]): CompiledQuery {
 export function deferInsert(trx: Kysely<any>, table: string, row: Record<string, unknown>): boolean {
   const scope = scopes.getStore();
   if (!scope || scope.trx !== trx) return false;
+  if (scope.closed) throw new Error(`an insert into ${table} after the transaction's last write`);
   let rows = scope.deferred.get(table);
   if (!rows) scope.deferred.set(table, (rows = []));
   rows.push(row);

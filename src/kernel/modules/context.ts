@@ -10,7 +10,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { lazyChild, type Logger } from '../log/logger.js';
 import type { Actor } from './actor.js';
 import type { OperationContext, TxContext } from './define.js';
-import { afterCommit, currentTransaction, inTransaction } from '../db/transaction-scope.js';
+import { afterCommit, currentTransaction, deferInsert, inTransaction, lastWrite } from '../db/transaction-scope.js';
 
 /** What every context of this process shares; built once by the runtime. */
 export interface ContextServices {
@@ -86,6 +86,11 @@ export function txContext(services: ContextServices, module: string, actor: Acto
       await appendAudit(trx, full);
       afterCommit(services.wakeAudit);
     },
+    insertLater: (table, row) => {
+      const qualified = `${module}.${table}`;
+      if (!deferInsert(trx, qualified, row)) throw new SevaError('NOT_IN_TRANSACTION', 500, `insertLater into ${qualified} outside its transaction`);
+    },
+    lastWrite: (query, whenNoRow) => lastWrite(trx, query.compile(), whenNoRow),
   };
 }
 

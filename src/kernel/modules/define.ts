@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Kysely, Transaction } from 'kysely';
+import type { Compilable, Kysely, Transaction } from 'kysely';
 import type { z } from 'zod';
 import type { SevaConfig } from '../config/schema.js';
 import type { Migration } from '../db/migrations.js';
@@ -49,6 +49,18 @@ export interface TxContext {
   db: Transaction<any>;
   emit(event: NewEvent): Promise<string>;
   audit(entry: AuditEntry): Promise<void>;
+  /**
+   * Inserts a row into one of the module's tables with the transaction's last statements (the
+   * same as events and audit entries): for rows whose insert returns nothing the body needs.
+   */
+  insertLater(table: string, row: Record<string, unknown>): void;
+  /**
+   * The body's last step: runs `query` (an insert, update or delete with `returning`) and every
+   * deferred insert as one statement, and returns its rows. When it returns none, nothing of it
+   * is written and `whenNoRow()` is thrown. When no statement ran before it, that one statement is
+   * the whole transaction: one round trip instead of BEGIN, the writes and COMMIT.
+   */
+  lastWrite<R = any>(query: Compilable<R>, whenNoRow: () => Error): Promise<R[]>;
 }
 
 export interface CryptoHelpers {

@@ -68,34 +68,23 @@ export async function applyAction(state: WorkflowState, ctx: OperationContext, i
   const boundaryPath = fromJson<string[]>(row.boundary_path) ?? [];
   const updated = await ctx.transaction(async (tx) => {
     const assignee = await chooseAssignee(state, ctx, tx, target, { tenantId: row.tenant_id, service: row.service, boundaryPath }, input.assignee);
-    const next = await tx.db
-      .updateTable('processes')
-      .set({ ...entry, record: JSON.stringify(record), assignee, claimed_by: null, claimed_at: null, version: sql`version + 1`, updated_at: now })
-      .where('id', '=', row.id)
-      .where('version', '=', expected)
-      .returningAll()
-      .executeTakeFirst();
-    if (!next) throw WorkflowErrors.staleVersion();
-    await tx.db
-      .insertInto('transitions')
-      .values({
-        id: newId('wft'),
-        process_id: row.id,
-        tenant_id: row.tenant_id,
-        service: row.service,
-        seq: sql`(select coalesce(max(seq), 0) + 1 from workflow.transitions where process_id = ${row.id})`,
-        action: action.name,
-        from_state: row.state,
-        to_state: target.name,
-        actor_id: ctx.actor.id,
-        comment: input.comment ?? null,
-        attachments: JSON.stringify(attachments),
-        assignee,
-        state_entered_at: row.state_entered_at,
-        state_due_at: row.due_at ?? null,
-        at: now,
-      })
-      .execute();
+    tx.insertLater('transitions', {
+      id: newId('wft'),
+      process_id: row.id,
+      tenant_id: row.tenant_id,
+      service: row.service,
+      seq: sql`(select coalesce(max(seq), 0) + 1 from workflow.transitions where process_id = ${row.id})`,
+      action: action.name,
+      from_state: row.state,
+      to_state: target.name,
+      actor_id: ctx.actor.id,
+      comment: input.comment ?? null,
+      attachments: JSON.stringify(attachments),
+      assignee,
+      state_entered_at: row.state_entered_at,
+      state_due_at: row.due_at ?? null,
+      at: now,
+    });
     const facts = {
       processId: row.id,
       service: row.service,
@@ -107,6 +96,16 @@ export async function applyAction(state: WorkflowState, ctx: OperationContext, i
     };
     await tx.emit({ name: 'workflow.process.transitioned', tenantId: row.tenant_id, payload: facts });
     await tx.audit({ action: 'workflow.process.transitioned', entityType: 'workflow_process', entityId: row.id, tenantId: row.tenant_id, data: facts });
+    // The update, its history row, event and audit entry: one statement, all or nothing.
+    const [next] = await tx.lastWrite(
+      tx.db
+        .updateTable('processes')
+        .set({ ...entry, record: JSON.stringify(record), assignee, claimed_by: null, claimed_at: null, version: sql`version + 1`, updated_at: now })
+        .where('id', '=', row.id)
+        .where('version', '=', expected)
+        .returningAll(),
+      () => WorkflowErrors.staleVersion(),
+    );
     return next;
   });
   return viewOf(state, ctx, updated);
