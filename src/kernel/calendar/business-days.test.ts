@@ -25,4 +25,19 @@ describe('SLA durations and business days', () => {
     expect(isBusinessDay(new Date('2026-01-23T20:00:00Z'), { timeZone: 'Asia/Kolkata' })).toBe(false);
     expect(isBusinessDay(new Date('2026-01-23T20:00:00Z'), { timeZone: 'UTC' })).toBe(true);
   });
+
+  it('reads the local day right on both sides of midnight in zones of half and quarter hours, however often it is asked', () => {
+    // Kathmandu is UTC+5:45: Saturday begins at 18:15 UTC on Friday. Kolkata (UTC+5:30) at 18:30.
+    const cases: Array<[string, string, boolean]> = [
+      ['Asia/Kathmandu', '2026-11-27T18:14:59.999Z', true],
+      ['Asia/Kathmandu', '2026-11-27T18:15:00.000Z', false],
+      ['Asia/Kolkata', '2026-11-27T18:29:59.999Z', true],
+      ['Asia/Kolkata', '2026-11-27T18:30:00.000Z', false],
+      ['America/St_Johns', '2026-11-28T03:29:59.999Z', true],
+      ['America/St_Johns', '2026-11-28T03:30:00.000Z', false],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [timeZone, at, open] of cases) expect([timeZone, at, isBusinessDay(new Date(at), { timeZone })]).toEqual([timeZone, at, open]);
+    }
+  });
 });

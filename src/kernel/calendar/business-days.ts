@@ -29,7 +29,30 @@ export interface BusinessCalendar {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/**
+ * Every time zone's offset is a multiple of 15 minutes, so the local date and weekday are the
+ * same throughout a UTC quarter hour: remembered per quarter hour (Intl formatting is slow, and a
+ * due time is computed on every transition).
+ */
+const QUARTER_HOUR = 900_000;
+/** Before 1972 some zones still had offsets of odd minutes and seconds: not remembered. */
+const REMEMBER_FROM = Date.UTC(1972, 0, 1);
+const remembered = new Map<string, Map<number, { date: string; weekday: number }>>();
+
 function localParts(at: Date, timeZone: string): { date: string; weekday: number } {
+  if (at.getTime() < REMEMBER_FROM) return formattedParts(at, timeZone);
+  const quarter = Math.floor(at.getTime() / QUARTER_HOUR);
+  let zone = remembered.get(timeZone);
+  if (!zone) remembered.set(timeZone, (zone = new Map()));
+  let parts = zone.get(quarter);
+  if (!parts) {
+    if (zone.size >= 10_000) zone.clear();
+    zone.set(quarter, (parts = formattedParts(at, timeZone)));
+  }
+  return parts;
+}
+
+function formattedParts(at: Date, timeZone: string): { date: string; weekday: number } {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isId, newId } from './ids.js';
+import { randomBytes } from 'node:crypto';
+import { idDigits, isId, newId } from './ids.js';
 
 describe('newId', () => {
   it('makes prefixed ids of 26 lowercase Crockford base32 digits', () => {
@@ -15,6 +16,21 @@ describe('newId', () => {
     expect([...digits].sort().join('')).toBe('0123456789abcdefghjkmnpqrstvwxyz');
     // All 128 bits are random: the leading digit carries the top 3 bits and takes all 8 values.
     expect(new Set(ids.map((id) => id[4])).size).toBe(8);
+  });
+
+  it('writes 16 bytes as the 128-bit number they hold, in base32', () => {
+    const reference = (bytes: Buffer) => {
+      let value = BigInt(`0x${bytes.toString('hex')}`);
+      let out = '';
+      for (let i = 0; i < 26; i++, value >>= 5n) out = '0123456789abcdefghjkmnpqrstvwxyz'[Number(value & 31n)] + out;
+      return out;
+    };
+    for (const bytes of [Buffer.alloc(16), Buffer.alloc(16, 0xff), Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'), ...Array.from({ length: 500 }, () => randomBytes(16))]) {
+      expect(idDigits(bytes)).toBe(reference(bytes));
+    }
+    expect(idDigits(Buffer.alloc(16, 0xff))).toBe('7zzzzzzzzzzzzzzzzzzzzzzzzz');
+    const padded = Buffer.concat([Buffer.alloc(5, 1), Buffer.alloc(16, 0xff)]);
+    expect(idDigits(padded, 5)).toBe('7zzzzzzzzzzzzzzzzzzzzzzzzz');
   });
 
   it('refuses prefixes that are not 2 to 8 lowercase letters', () => {

@@ -53,4 +53,18 @@ describe('lazyChild', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ requestId: 'r-lazy', token: '[redacted]', password: '[redacted]', msg: 'used' });
     expect(lines).toHaveLength(2);
   });
+
+  it('makes no child when its methods are only looked up, as Fastify does for every request', async () => {
+    const { lazyChild } = await import('./logger.js');
+    const { log, lines } = capture();
+    let made = 0;
+    const counting = new Proxy(log, { get: (t, p) => (p === 'child' ? (...a: any[]) => (made++, (t.child as any)(...a)) : Reflect.get(t, p)) });
+    const child = lazyChild(counting, { requestId: 'r-lookup' });
+    for (const method of ['info', 'error', 'debug', 'fatal', 'warn', 'trace', 'child'] as const) expect(typeof child[method]).toBe('function');
+    const grandchild = child.child({ module: 'm' });
+    expect(made).toBe(0);
+    grandchild.error('failed');
+    expect(made).toBe(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ requestId: 'r-lookup', module: 'm', msg: 'failed' });
+  });
 });

@@ -68,21 +68,27 @@ const noop = () => {};
 
 export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
   let real: Logger | undefined;
+  const make = () => (real ??= parent.child(bindings));
   return new Proxy({} as Logger, {
     get(_target, prop) {
       if (!real) {
-        // Reading the level, or a call below it, needs no child at all.
+        // Reading the level, or a call below it, needs no child at all; a call above it makes
+        // the child when it happens (Fastify looks every method up on each request's logger).
         if (prop === 'level') return parent.level;
         if (prop === 'isLevelEnabled') return parent.isLevelEnabled.bind(parent);
-        if (typeof prop === 'string' && LEVEL_METHODS.has(prop) && !parent.isLevelEnabled(prop)) return noop;
+        if (typeof prop === 'string' && LEVEL_METHODS.has(prop)) {
+          if (!parent.isLevelEnabled(prop)) return noop;
+          return (...args: unknown[]) => (make() as any)[prop](...args);
+        }
+        if (prop === 'child') {
+          return (more: Record<string, unknown>, options?: unknown) => (options === undefined ? lazyChild(parent, { ...bindings, ...more }) : make().child(more, options as any));
+        }
       }
-      real ??= parent.child(bindings);
-      const value = Reflect.get(real, prop, real);
+      const value = Reflect.get(make(), prop, real);
       return typeof value === 'function' ? value.bind(real) : value;
     },
     set(_target, prop, value) {
-      real ??= parent.child(bindings);
-      return Reflect.set(real, prop, value, real);
+      return Reflect.set(make(), prop, value, real);
     },
   });
 }
