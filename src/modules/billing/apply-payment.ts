@@ -164,7 +164,7 @@ export type PaymentPlan = ReturnType<typeof planPayment>;
  * before any other, the order every payment path takes) and must return a row; otherwise
  * nothing is written and `whenNoRow()` is thrown. Returns the payment row and `main`'s row.
  */
-export async function writePayment(ctx: OperationContext, tx: TxContext, demand: DemandRead, plan: PaymentPlan, now: Date, main: (db: any) => any, whenNoRow: () => Error) {
+export async function writePayment(tx: TxContext, demand: DemandRead, plan: PaymentPlan, now: Date, main: (db: any) => any, whenNoRow: () => Error) {
   const { payment } = plan;
   for (const line of plan.newLines) tx.insertLater('demand_lines', line);
   tx.insertLater('payments', payment);

@@ -216,7 +216,7 @@ describe('counter payments', () => {
     // Another change to the demand commits between the read and the write.
     await db.updateTable('billing.demands' as any).set({ version: sql`version + 1` }).where('id', '=', d.id).execute();
     const lost = new Error('lost');
-    const attempt = ctx.transaction((tx) => writePayment(ctx, tx, read.demand, plan, now, (q) => q.updateTable('bills').from('pay_demand').set({ status: 'paid', closed_at: now }).where('bills.id', '=', b.id).returning(['bills.id']), () => lost));
+    const attempt = ctx.transaction((tx) => writePayment(tx, read.demand, plan, now, (q) => q.updateTable('bills').from('pay_demand').set({ status: 'paid', closed_at: now }).where('bills.id', '=', b.id).returning(['bills.id']), () => lost));
     await expect(attempt).rejects.toBe(lost);
     expect(await db.selectFrom('billing.payments' as any).select('id').where('demand_id', '=', d.id).execute()).toEqual([]);
     expect(await db.selectFrom('kernel.outbox' as any).select('id').where(sql`payload->>'paymentId'`, '=', plan.payment.id).execute()).toEqual([]);

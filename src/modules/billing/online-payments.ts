@@ -72,7 +72,7 @@ export async function settleOrder(state: BillingState, ctx: OperationContext, tx
   const request = { bill: read.bill, amount: num(order.amount), mode: 'online' as const, instrument: { gateway: order.gateway, gatewayRef: outcome.gatewayRef }, idempotencyKey: `order:${order.id}`, orderId: order.id, payerId: order.created_by, receiptNo };
   const plan = planPayment(read.demand, request, ctx.actor.id, now);
   // One statement: the payment's writes, the bill closed if it is still the one to pay, the order paid.
-  const { row } = await writePayment(ctx, tx, read.demand, plan, now, (db) =>
+  const { row } = await writePayment(tx, read.demand, plan, now, (db) =>
     db
       .with('pay_bill', (db: any) => db.updateTable('bills').from('pay_demand').set({ status: 'paid', closed_at: now }).where('bills.id', '=', read.bill.id).where('bills.status', '=', 'active').returning(['bills.id']))
       .updateTable('gateway_orders')

@@ -105,7 +105,6 @@ async function collectAtCounter(
     try {
       const { payment } = await ctx.transaction((tx) =>
         writePayment(
-          ctx,
           tx,
           demand,
           plan,
