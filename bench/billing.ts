@@ -17,8 +17,9 @@ const PASSWORD = 'Bench2026password';
 
 /**
  * Billing on PostgreSQL: counter payments recorded per second over HTTP from 50 concurrent
- * clients (each a fresh bill: lock, apportion, receipt number, event, audit), then bills for
- * 100,000 demands loaded by SQL, generated in pages of 5,000 through the batch operation.
+ * clients (each a fresh bill: read, apportion, receipt number, one write with event and audit),
+ * then bills for 100,000 demands loaded by SQL, generated in pages of 5,000 through the batch
+ * operation.
  */
 export async function billingBench(): Promise<Row[]> {
   if (!process.env.DATABASE_URL) {

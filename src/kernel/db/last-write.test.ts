@@ -9,7 +9,7 @@ import { systemActor } from '../modules/actor.js';
 import type { TxContext } from '../modules/define.js';
 import { LazyBeginDialect } from './lazy-begin.js';
 import { PGlitePool } from './pglite-pool.js';
-import { deferInsert, inTransaction, lastWrite } from './transaction-scope.js';
+import { deferInsert, inTransaction, lastWrite, ownWith } from './transaction-scope.js';
 
 let t: TestRuntime;
 let pglite: PGlite | undefined;
@@ -106,6 +106,39 @@ describe('lastWrite: a unit of work ending in one statement', () => {
     expect(await written('lw-outer')).toEqual({ events: 1, audit: 1, stamps: 1, notes: ['outer'] });
   });
 
+  it('puts its own WITH clauses at the top of its one statement, and undoes them when it touches no row', async () => {
+    await ping().transaction(async (tx) => {
+      await tx.db.insertInto('notes').values(['lw-own-a', 'lw-own-b'].map((id) => ({ id, tenant_id: 'in', text: 'before' }))).execute();
+    });
+    /** Touches note `first` in a WITH clause, then note b only where the clause touched a row. */
+    const both = (first: string, id: string) =>
+      ping().transaction(async (tx) => {
+        await sideWrites(tx, id);
+        return tx.lastWrite(
+          tx.db
+            .with('touched', (db) => db.updateTable('notes').set({ text: `touched by ${id}` }).where('id', '=', first).returning('id'))
+            .updateTable('notes')
+            .from('touched')
+            .set({ text: `after ${id}` })
+            .where('notes.id', '=', 'lw-own-b')
+            .returning(['notes.id as id', 'touched.id as first']),
+          noRow,
+        );
+      });
+    await expect(both('lw-own-nobody', 'lw-own-refused')).rejects.toMatchObject({ code: 'NO_NOTE' });
+    expect(await written('lw-own-refused')).toEqual({ events: 0, audit: 0, stamps: 0, notes: [] });
+    expect(await both('lw-own-a', 'lw-own')).toEqual([{ id: 'lw-own-b', first: 'lw-own-a' }]);
+    expect(await written('lw-own')).toMatchObject({ events: 1, audit: 1, stamps: 1 });
+    expect((await written('lw-own-a')).notes).toEqual(['touched by lw-own']);
+    expect((await written('lw-own-b')).notes).toEqual(['after lw-own']);
+    // Inside a nested transaction it is an ordinary statement, WITH clauses and all.
+    await ping().transaction(async () => {
+      expect(await both('lw-own-a', 'lw-own-nested')).toEqual([{ id: 'lw-own-b', first: 'lw-own-a' }]);
+    });
+    expect((await written('lw-own-a')).notes).toEqual(['touched by lw-own-nested']);
+    expect((await written('lw-own-b')).notes).toEqual(['after lw-own-nested']);
+  });
+
   it('refuses an event, audit entry or row deferred after it', async () => {
     const late = ping().transaction(async (tx) => {
       await tx.lastWrite(tx.db.insertInto('notes').values({ id: 'lw-late', tenant_id: 'in', text: 'late' }).returning(['id']), noRow);
@@ -136,7 +169,7 @@ describe('the statements that reach the database', () => {
         const client = await pool.connect();
         return {
           query: ((text: string, values: unknown[]) => {
-            sent.push(/^with seva_main/.test(text) ? 'one statement' : text.split(/\s/)[0]!.toLowerCase());
+            sent.push(/^with .*\bseva_main as \(/.test(text) ? 'one statement' : text.split(/\s/)[0]!.toLowerCase());
             return client.query(text, values);
           }) as any,
           release: () => client.release(),
@@ -161,6 +194,24 @@ describe('the statements that reach the database', () => {
     expect(result).toEqual([{ id: 'st-alone' }]);
     expect(sent).toEqual(['one statement']);
     expect(await written('st-alone')).toMatchObject({ stamps: 1, notes: ['st-alone'] });
+  });
+
+  it('sends a last write with WITH clauses of its own as that one statement too', async () => {
+    const own = (trx: Kysely<any>) =>
+      ownWith(
+        trx,
+        trx
+          .with('n', (db) => db.insertInto('ping.notes').values({ id: 'st-own', tenant_id: 'in', text: 'own' }).returning('id'))
+          .insertInto('ping.stamps')
+          .columns(['id', 'job_actor'])
+          .expression((eb) => eb.selectFrom('n').select([sql<string>`'stamp-' || n.id`.as('id'), sql<string>`'test'`.as('job_actor')]))
+          .returning('id')
+          .compile(),
+      );
+    const { sent, result } = await watched((db) => inTransaction(db, async (trx) => { const { main, own: clauses } = own(trx); return lastWrite(trx, main, noRow, clauses); }));
+    expect(result).toEqual([{ id: 'stamp-st-own' }]);
+    expect(sent).toEqual(['one statement']);
+    expect(await written('st-own')).toMatchObject({ stamps: 1, notes: ['own'] });
   });
 
   it('begins the transaction with its first statement, and sends nothing for one that ran none', async () => {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, createQueryId, sql, type Kysely, type RootOperationNode, type Transaction, type WithNode } from 'kysely';
 import { mayBeWholeTransaction } from './lazy-begin.js';
 
 interface Scope {
@@ -94,47 +94,94 @@ function deferredBatches(scope: Scope, reserved = 0): CompiledQuery[][] {
   return batches;
 }
 
+/** A data-modifying `WITH` clause of the last write's own (`with name as (query) main`). */
+export interface OwnWith {
+  name: string;
+  columns?: readonly string[];
+  query: CompiledQuery;
+}
+
 /**
  * Runs `main` (an insert, update or delete with `returning`) as the transaction's last statement,
  * with the inserts deferred so far (events, audit entries, `insertLater` rows) in the same
  * statement. When `main` returns no row the statement fails as a whole, so none of them is
  * written, and `whenNoRow()` is thrown. When nothing else ran in the transaction, this statement
  * is the transaction: no BEGIN or COMMIT round trip. Nothing may be written after it.
+ *
+ * `own` are `main`'s own WITH clauses (updates of other rows the unit of work needs, which `main`
+ * may read from): PostgreSQL takes data-modifying WITH clauses only at the top of a statement, so
+ * they go there, before `main`, and fail with it.
  */
-export async function lastWrite<R>(trx: Kysely<any>, main: CompiledQuery, whenNoRow: () => Error): Promise<R[]> {
+export async function lastWrite<R>(trx: Kysely<any>, main: CompiledQuery, whenNoRow: () => Error, own: readonly OwnWith[] = []): Promise<R[]> {
   const scope = scopes.getStore();
   if (!scope || scope.trx !== trx || scope.open > 0) {
     // Inside a savepoint the outer transaction goes on after us: an ordinary statement.
-    const rows = (await trx.executeQuery(main)).rows as R[];
+    const rows = (await trx.executeQuery(withOwn(main, own))).rows as R[];
     if (rows.length === 0) throw whenNoRow();
     return rows;
   }
-  const batches = deferredBatches(scope, main.parameters.length);
+  const reserved = own.reduce((n, w) => n + w.query.parameters.length, main.parameters.length);
+  const batches = deferredBatches(scope, reserved);
   const last = batches.pop() ?? [];
   for (const batch of batches) await scope.trx.executeQuery(combined(batch));
   scope.closed = true;
   try {
-    return (await scope.trx.executeQuery(mayBeWholeTransaction(withRowExpected(main, last)))).rows as R[];
+    return (await scope.trx.executeQuery(mayBeWholeTransaction(withRowExpected(main, last, own)))).rows as R[];
   } catch (err) {
     if ((err as { code?: string }).code === NO_ROW) throw whenNoRow();
     throw err;
   }
 }
 
+/**
+ * A compiled query's own WITH clauses, split off its body for `lastWrite` (which puts them at the
+ * top of its one statement): `db.with('d', (db) => db.updateTable(…)…).updateTable(…)` becomes
+ * the body `update …` and the clause `d`.
+ */
+export function ownWith(trx: Kysely<any>, query: CompiledQuery): { main: CompiledQuery; own: OwnWith[] } {
+  const node = query.query as RootOperationNode & { with?: WithNode };
+  if (!node.with) return { main: query, own: [] };
+  if (node.with.recursive) throw new Error('a last write with a recursive WITH');
+  const executor = trx.getExecutor();
+  const own = node.with.expressions.map((cte) => {
+    if (cte.materialized !== undefined) throw new Error('a last write with a MATERIALIZED hint in its WITH');
+    const columns = cte.name.columns?.map((c) => c.column.name);
+    return { name: cte.name.table.table.identifier.name, ...(columns ? { columns } : {}), query: executor.compileQuery(cte.expression as RootOperationNode, createQueryId()) };
+  });
+  return { main: executor.compileQuery({ ...node, with: undefined } as RootOperationNode, query.queryId), own };
+}
+
 /** Raised by `kernel.expect_rows` (migration `db_001_expect_rows`). */
 const NO_ROW = 'SV001';
 
 /**
- * `with seva_main as (main), seva_w0 as (insert …) select seva_main.* from (check) left join
- * seva_main`: the check counts main's rows and raises when there are none; the left join keeps
- * its one row, so it is evaluated whatever plan the database picks.
+ * `with [own…,] seva_main as (main), seva_w0 as (insert …) select seva_main.* from (check) left
+ * join seva_main`: the check counts main's rows and raises when there are none; the left join
+ * keeps its one row, so it is evaluated whatever plan the database picks.
  */
-function withRowExpected(main: CompiledQuery, inserts: CompiledQuery[]): CompiledQuery {
-  const parts = renumbered([main, ...inserts]);
-  const ctes = [`seva_main as (${parts[0]})`, ...parts.slice(1).map((t, i) => `seva_w${i} as (${t})`)];
+function withRowExpected(main: CompiledQuery, inserts: CompiledQuery[], own: readonly OwnWith[] = []): CompiledQuery {
+  const queries = [...own.map((w) => w.query), main, ...inserts];
+  const parts = renumbered(queries);
+  const ctes = [
+    ...own.map((w, i) => `${head(w)} as (${parts[i]})`),
+    `seva_main as (${parts[own.length]})`,
+    ...parts.slice(own.length + 1).map((t, i) => `seva_w${i} as (${t})`),
+  ];
   const text = `with ${ctes.join(', ')} select seva_main.* from (select kernel.expect_rows(count(*)) from seva_main) seva_check left join seva_main on true`;
-  return CompiledQuery.raw(text, [main, ...inserts].flatMap((q) => [...q.parameters]));
+  return CompiledQuery.raw(text, queries.flatMap((q) => [...q.parameters]));
 }
+
+/** `main` with its own WITH clauses put back: `with a as (…), b as (…) main`. */
+function withOwn(main: CompiledQuery, own: readonly OwnWith[]): CompiledQuery {
+  if (own.length === 0) return main;
+  const queries = [...own.map((w) => w.query), main];
+  const parts = renumbered(queries);
+  const text = `with ${own.map((w, i) => `${head(w)} as (${parts[i]})`).join(', ')} ${parts[own.length]}`;
+  return CompiledQuery.raw(text, queries.flatMap((q) => [...q.parameters]));
+}
+
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const head = (w: OwnWith) => quoted(w.name) + (w.columns?.length ? `(${w.columns.map(quoted).join(', ')})` : '');
 
 /** Each query's text with its $n placeholders shifted past those of the queries before it. */
 function renumbered(queries: CompiledQuery[]): string[] {

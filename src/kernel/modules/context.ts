@@ -10,7 +10,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { lazyChild, type Logger } from '../log/logger.js';
 import type { Actor } from './actor.js';
 import type { OperationContext, TxContext } from './define.js';
-import { afterCommit, currentTransaction, deferInsert, inTransaction, lastWrite } from '../db/transaction-scope.js';
+import { afterCommit, currentTransaction, deferInsert, inTransaction, lastWrite, ownWith } from '../db/transaction-scope.js';
 
 /** What every context of this process shares; built once by the runtime. */
 export interface ContextServices {
@@ -90,7 +90,10 @@ export function txContext(services: ContextServices, module: string, actor: Acto
       const qualified = `${module}.${table}`;
       if (!deferInsert(trx, qualified, row)) throw new SevaError('NOT_IN_TRANSACTION', 500, `insertLater into ${qualified} outside its transaction`);
     },
-    lastWrite: (query, whenNoRow) => lastWrite(trx, query.compile(), whenNoRow),
+    lastWrite: (query, whenNoRow) => {
+      const { main, own } = ownWith(trx, query.compile());
+      return lastWrite(trx, main, whenNoRow, own);
+    },
   };
 }
 

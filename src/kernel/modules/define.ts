@@ -58,7 +58,9 @@ export interface TxContext {
    * The body's last step: runs `query` (an insert, update or delete with `returning`) and every
    * deferred insert as one statement, and returns its rows. When it returns none, nothing of it
    * is written and `whenNoRow()` is thrown. When no statement ran before it, that one statement is
-   * the whole transaction: one round trip instead of BEGIN, the writes and COMMIT.
+   * the whole transaction: one round trip instead of BEGIN, the writes and COMMIT. The query's own
+   * WITH clauses (`tx.db.with('d', (db) => db.updateTable(…)…).updateTable(…)`: updates of other
+   * rows that go with it) are part of that statement and fail with it.
    */
   lastWrite<R = any>(query: Compilable<R>, whenNoRow: () => Error): Promise<R[]>;
 }

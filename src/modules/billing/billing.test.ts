@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateExpression, verifyAuditChain } from '../../kernel/index.js';
+import { evaluateExpression, sql, systemActor, verifyAuditChain } from '../../kernel/index.js';
 import { CITY, setUpBilling } from '../../../test/support/billing-setup.js';
 import { startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { identityModule } from '../identity/index.js';
 import { referenceModuleWith } from '../reference/index.js';
+import { planPayment, readBillForPayment, writePayment } from './apply-payment.js';
 import { DEMO_FEE_RULE } from './demo-billing.js';
 import { billingModuleWith } from './index.js';
 
@@ -15,6 +16,7 @@ const advance = (ms: number) => (now = new Date(now.getTime() + ms));
 
 let t: TestRuntime;
 let cashier: Record<string, string>;
+let cashier2: Record<string, string>;
 let other: Record<string, string>;
 let citizen: Record<string, string>;
 const post = (h: Record<string, string>, url: string, payload: object) => t.runtime.http.inject({ method: 'POST', url: `${API}${url}`, headers: h, payload });
@@ -37,6 +39,7 @@ beforeAll(async () => {
   t = await startTestRuntime([identityModule, referenceModuleWith(), billingModuleWith({ clock: () => now, scheduledReconcile: false })]);
   await setUpBilling(t);
   cashier = await t.as({ id: 'usr_cashier', tenantId: CITY, permissions: ['billing.*'] });
+  cashier2 = await t.as({ id: 'usr_cashier2', tenantId: CITY, permissions: ['billing.*'] });
   other = await t.as({ id: 'usr_mysuru', tenantId: 'in.ka.mysuru', permissions: ['billing.*'] });
   citizen = await t.as({ id: 'usr_citizen', tenantId: CITY, permissions: ['billing.config.read', 'billing.bill.generate'] });
 }, 120_000);
@@ -169,6 +172,60 @@ describe('counter payments', () => {
     const b2 = await bill(d2.id);
     expect((await pay(b2.id, 100_000, 'retry-key-1')).json()).toMatchObject({ code: 'BILLING_IDEMPOTENCY_CONFLICT' });
     expect((await pay(b2.id, 100_000, 'cheque-no-bank', { mode: 'cheque', instrument: { number: '1' } })).json()).toMatchObject({ errors: [{ path: 'body.instrument.bank' }] });
+  });
+
+  it('records one payment of a bill that several cashiers pay at once; the others get 409 and write nothing', async () => {
+    const d = await demand(1, '2026-12-31T00:00:00Z');
+    const b = await bill(d.id);
+    const cashiers = [cashier, cashier2, cashier, cashier2, cashier];
+    const results = await Promise.all(cashiers.map((h, i) => post(h, '/payments/counter', { tenantId: CITY, billId: b.id, amount: b.total, mode: 'cash', idempotencyKey: `race-${d.id}-${i}` })));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409]);
+    for (const r of results.filter((r) => r.statusCode === 409)) expect(r.json()).toMatchObject({ code: 'BILLING_BILL_NOT_PAYABLE' });
+    expect((await get(cashier, `/demands/${d.id}`)).json()).toMatchObject({ status: 'paid', total: b.total, collected: b.total, outstanding: 0 });
+    const db = t.runtime.database.db;
+    const payments = await db.selectFrom('billing.payments' as any).select('id').where('demand_id', '=', d.id).execute();
+    expect(payments).toHaveLength(1);
+    const allocated = await db.selectFrom('billing.allocations' as any).select((eb: any) => eb.fn.sum('amount').as('sum')).where('payment_id', '=', payments[0]!.id).executeTakeFirstOrThrow();
+    expect(Number((allocated as any).sum)).toBe(b.total);
+    const events = await db.selectFrom('kernel.outbox' as any).select('id').where('name', '=', 'billing.payment.completed').where(sql`payload->>'demandId'`, '=', d.id).execute();
+    const audit = await db.selectFrom('kernel.audit_log' as any).select('id').where('action', '=', 'billing.payment.completed').where('entity_id', '=', payments[0]!.id).execute();
+    expect([events.length, audit.length]).toEqual([1, 1]);
+  });
+
+  it('answers a retried payment with the first receipt, and draws no number for the retry', async () => {
+    const [d1, d2] = [await demand(1, '2026-12-31T00:00:00Z'), await demand(1, '2026-12-31T00:00:00Z')];
+    const [b1, b2] = [await bill(d1.id), await bill(d2.id)];
+    const first = await pay(b1.id, b1.total, `retry-${d1.id}`);
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await pay(b1.id, b1.total, `retry-${d1.id}`);
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toEqual(first.json());
+    const next = (await pay(b2.id, b2.total, `retry-${d2.id}`)).json();
+    const number = (receipt: string) => Number(receipt.slice(-8));
+    expect(number(next.receiptNo)).toBe(number(first.json().receiptNo) + 1);
+    expect((await get(cashier, `/demands/${d1.id}`)).json()).toMatchObject({ collected: b1.total });
+  });
+
+  it('writes nothing of a payment whose demand changed after it was read, and records it when read again', async () => {
+    const d = await demand(1, '2026-12-31T00:00:00Z');
+    const b = await bill(d.id);
+    const ctx = t.runtime.contextFor('billing', { ...systemActor('test'), id: 'usr_cashier' });
+    const db = t.runtime.database.db;
+    const read = (await readBillForPayment(ctx.db, b.id))!;
+    const plan = planPayment(read.demand, { bill: read.bill, amount: b.total, mode: 'cash', instrument: {}, idempotencyKey: `stale-${d.id}`, receiptNo: `STALE-${d.id}` }, ctx.actor.id, now);
+    // Another change to the demand commits between the read and the write.
+    await db.updateTable('billing.demands' as any).set({ version: sql`version + 1` }).where('id', '=', d.id).execute();
+    const lost = new Error('lost');
+    const attempt = ctx.transaction((tx) => writePayment(tx, read.demand, plan, now, (q) => q.updateTable('bills').from('pay_demand').set({ status: 'paid', closed_at: now }).where('bills.id', '=', b.id).returning(['bills.id']), () => lost));
+    await expect(attempt).rejects.toBe(lost);
+    expect(await db.selectFrom('billing.payments' as any).select('id').where('demand_id', '=', d.id).execute()).toEqual([]);
+    expect(await db.selectFrom('kernel.outbox' as any).select('id').where(sql`payload->>'paymentId'`, '=', plan.payment.id).execute()).toEqual([]);
+    expect(await db.selectFrom('kernel.audit_log' as any).select('id').where('entity_id', '=', plan.payment.id).execute()).toEqual([]);
+    expect((await get(cashier, `/bills/${b.id}`)).json().status).toBe('active');
+    expect((await get(cashier, `/demands/${d.id}`)).json()).toMatchObject({ collected: 0, outstanding: b.total });
+    // Read again, the same payment goes through.
+    expect((await pay(b.id, b.total, `stale-${d.id}`)).statusCode).toBe(201);
+    expect((await get(cashier, `/demands/${d.id}`)).json()).toMatchObject({ status: 'paid', collected: b.total });
   });
 
   it('refunds part of a payment with reversing entries, then refuses more than is left', async () => {

@@ -154,4 +154,21 @@ describe('online payments through the sandbox gateway', () => {
     expect([...sandboxOrder.refunds.values()].map((r) => r.amount)).toEqual([10_000]);
     expect(await demandOf(paid.demandId)).toMatchObject({ status: 'active', outstanding: 10_000 });
   });
+
+  it('keeps the money of an order settled after its bill was paid at the counter as unallocated: the demand is never over-collected', async () => {
+    gateway.behaviour = { ...gateway.behaviour, redirect: true, webhook: 'never' };
+    const { demandId, bill, order: o } = await order();
+    const counter = await post(employee, '/payments/counter', { tenantId: CITY, billId: bill.id, amount: bill.total, mode: 'cash', idempotencyKey: `counter-first-${demandId}` });
+    expect(counter.statusCode, counter.body).toBe(201);
+    const res = await checkout(o.redirectUrl, 'paid');
+    const back = new URL(res.headers.get('location')!);
+    const landing = new URL((await t.runtime.http.inject({ url: `${back.pathname}${back.search}` })).headers.location as string);
+    expect(landing.searchParams.get('status')).toBe('paid');
+    const online = (await get(citizen, `/payments/${landing.searchParams.get('payment')}`)).json();
+    expect(online).toMatchObject({ mode: 'online', amount: bill.total, unallocated: bill.total });
+    expect(online.receiptNo).not.toBe(counter.json().receiptNo);
+    expect(await demandOf(demandId)).toMatchObject({ status: 'paid', total: bill.total, collected: bill.total, outstanding: 0 });
+    const allocated = await t.runtime.database.db.selectFrom('billing.allocations' as any).select('id').where('payment_id', '=', online.id).execute();
+    expect(allocated).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 import { defineOperation, newId, tenantCode, z, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { iso, num, visibleTo, type BillingState } from './billing-state.js';
-import { applyPayment } from './apply-payment.js';
+import { drawReceiptNumber, planPayment, readBillForPayment, writePayment } from './apply-payment.js';
 import { billingId, loadDemand } from './demands.js';
 import { BillingErrors } from './errors.js';
 import type { GatewayOutcome, PaymentGateway } from './gateway/adapter.js';
@@ -64,11 +64,27 @@ export async function settleOrder(state: BillingState, ctx: OperationContext, tx
     return failed;
   }
   if (outcome.amount !== num(order.amount) || (outcome.currency && outcome.currency !== order.currency)) throw BillingErrors.orderMismatch('amount or currency differs');
-  const demand = await tx.db.selectFrom('demands').selectAll().where('id', '=', order.demand_id).forUpdate().executeTakeFirstOrThrow();
-  const bill = await tx.db.selectFrom('bills').selectAll().where('id', '=', order.bill_id).executeTakeFirstOrThrow();
+  const read = (await readBillForPayment(tx.db, order.bill_id, { lock: true }))!;
+  // Drawn inside the settling transaction, under the order's lock: a word delivered three times
+  // costs one number.
+  const receiptNo = await drawReceiptNumber(state, ctx, order.tenant_id);
   // The money was taken when the order was made against a valid bill: it counts even if the bill has expired since.
-  const payment = await applyPayment(state, ctx, tx, demand, { bill, amount: num(order.amount), mode: 'online', instrument: { gateway: order.gateway, gatewayRef: outcome.gatewayRef }, idempotencyKey: `order:${order.id}`, orderId: order.id, payerId: order.created_by });
-  return tx.db.updateTable('gateway_orders').set({ status: 'paid', payment_id: payment.id, settled_via: via, updated_at: now }).where('id', '=', order.id).returningAll().executeTakeFirstOrThrow();
+  const request = { bill: read.bill, amount: num(order.amount), mode: 'online' as const, instrument: { gateway: order.gateway, gatewayRef: outcome.gatewayRef }, idempotencyKey: `order:${order.id}`, orderId: order.id, payerId: order.created_by, receiptNo };
+  const plan = planPayment(read.demand, request, ctx.actor.id, now);
+  // One statement: the payment's writes, the bill closed if it is still the one to pay, the order paid.
+  const { row } = await writePayment(tx, read.demand, plan, now, (db) =>
+    db
+      .with('pay_bill', (db: any) => db.updateTable('bills').from('pay_demand').set({ status: 'paid', closed_at: now }).where('bills.id', '=', read.bill.id).where('bills.status', '=', 'active').returning(['bills.id']))
+      .updateTable('gateway_orders')
+      .from('pay_demand')
+      .set({ status: 'paid', payment_id: plan.payment.id, settled_via: via, updated_at: now })
+      .where('gateway_orders.id', '=', order.id)
+      .where('gateway_orders.status', '=', 'created')
+      .returningAll('gateway_orders'),
+    // The order and the demand are locked: nothing can have changed them.
+    () => BillingErrors.stale(),
+  );
+  return row;
 }
 
 /** Orders quiet for longer than this are asked about; after a day without an answer they expire. */

@@ -1,7 +1,7 @@
 import { defineOperation, tenantCode, z, type OperationContext } from '../../kernel/index.js';
 import { num, visibleTo, type BillingState } from './billing-state.js';
-import { applyPayment, drawReceiptNumber, paymentView, priorPayment } from './apply-payment.js';
-import { billingId, consumerCode, loadDemand } from './demands.js';
+import { drawReceiptNumber, paymentView, planPayment, readBillForPayment, samePayment, writePayment, type PaymentMode } from './apply-payment.js';
+import { billingId, consumerCode } from './demands.js';
 import { BillingErrors } from './errors.js';
 import { serviceCode } from './fee-config.js';
 import { currency, positiveAmount } from './money.js';
@@ -61,6 +61,76 @@ export function checkAmount(bill: any, amountPaid: number, currencyGiven: string
   }
 }
 
+/** A write that found the bill or demand changed since it was read (or the key taken): read again. */
+class LostRace extends Error {}
+const ATTEMPTS = 3;
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+/**
+ * A counter payment in three statements, none holding a lock across a round trip: one read (bill,
+ * demand, lines, the payment the idempotency key names, the cashier's day close), the receipt
+ * number (only once the checks pass; concurrent draws share one statement), and one write that is
+ * the whole transaction (`writePayment`): the bill closes only while it is active, unexpired and
+ * the day open, and everything else only while the demand is at the version read. A write that
+ * loses a race (another cashier paid the bill, a duplicate of this request was recorded first, the
+ * demand changed) writes nothing; the request is read and checked again, so it answers the first
+ * payment, the right 409, or is recorded against the fresh state with the number it drew.
+ */
+async function collectAtCounter(
+  state: BillingState,
+  ctx: OperationContext,
+  input: { tenantId: string; billId: string; amount: number; currency?: string | undefined; mode: PaymentMode; instrument: Record<string, unknown>; idempotencyKey: string },
+): Promise<any> {
+  const now = state.now();
+  const today = utcDay(now);
+  let receiptNo: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const read = await readBillForPayment(ctx.db, input.billId, {
+      prior: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey },
+      dayClose: { tenantId: input.tenantId, cashierId: ctx.actor.id, day: today },
+    });
+    if (!read || read.bill.tenant_id !== input.tenantId) throw BillingErrors.notFound('bill');
+    const { bill, demand } = read;
+    if (!visibleTo(ctx.actor, demand.tenant_id)) throw BillingErrors.notFound('demand');
+    if (read.prior) return samePayment(read.prior, { bill, amount: input.amount, mode: input.mode });
+    if (bill.status !== 'active') throw BillingErrors.billNotPayable(bill.status);
+    if (new Date(bill.expires_at) <= now) throw BillingErrors.billExpired();
+    checkAmount(bill, input.amount, input.currency);
+    if (read.dayClosed) throw BillingErrors.dayClosed(today);
+    // Drawn outside the transaction, and kept for another attempt: one number per payment recorded
+    // (a request that loses to its own duplicate leaves its number unused, a gap).
+    receiptNo ??= await drawReceiptNumber(state, ctx, input.tenantId);
+    const request = { bill, amount: input.amount, mode: input.mode, instrument: input.instrument, idempotencyKey: input.idempotencyKey, counterDay: today, receiptNo };
+    const plan = planPayment(demand, request, ctx.actor.id, now);
+    try {
+      const { payment } = await ctx.transaction((tx) =>
+        writePayment(
+          tx,
+          demand,
+          plan,
+          now,
+          (db) =>
+            db
+              .updateTable('bills')
+              .from('pay_demand')
+              .set({ status: 'paid', closed_at: now })
+              .where('bills.id', '=', bill.id)
+              .where('bills.status', '=', 'active')
+              .where('bills.expires_at', '>', now)
+              .where((eb: any) => eb.not(eb.exists(eb.selectFrom('day_closes').select('day_closes.id').where('day_closes.tenant_id', '=', input.tenantId).where('day_closes.cashier_id', '=', ctx.actor.id).where('day_closes.day', '=', today))))
+              .returning(['bills.id']),
+          () => new LostRace(),
+        ),
+      );
+      return payment;
+    } catch (err) {
+      // A unique key taken meanwhile: this request's own duplicate, or the key used for another bill.
+      if (!(err instanceof LostRace) && !isUniqueViolation(err)) throw err;
+      if (attempt === ATTEMPTS) throw err instanceof LostRace ? BillingErrors.stale() : err;
+    }
+  }
+}
+
 export function paymentOperations(state: BillingState) {
   return {
     collectPayment: defineOperation({
@@ -80,36 +150,7 @@ export function paymentOperations(state: BillingState) {
       async handler(ctx, input) {
         const missing = NEEDS[input.mode]!.filter((k) => input.instrument[k] === undefined);
         if (missing.length > 0) throw BillingErrors.instrumentMissing(`body.instrument.${missing[0]}`, input.mode);
-        const now = state.now();
-        const today = utcDay(now);
-        // The same checks twice: first without locks, so a request that would fail (or a retry
-        // of one already paid) draws no receipt number; then under the demand's lock, for real.
-        const check = async (db: OperationContext['db'], lock: boolean) => {
-          const head = await db.selectFrom('bills').select(['demand_id', 'tenant_id']).where('id', '=', input.billId).executeTakeFirst();
-          if (!head || head.tenant_id !== input.tenantId) throw BillingErrors.notFound('bill');
-          const demand = await loadDemand(ctx, db, head.demand_id, lock);
-          const bill = await db.selectFrom('bills').selectAll().where('id', '=', input.billId).executeTakeFirstOrThrow();
-          const prior = await priorPayment(db, input.tenantId, { bill, amount: input.amount, mode: input.mode, idempotencyKey: input.idempotencyKey });
-          if (prior) return { prior };
-          if (bill.status !== 'active') throw BillingErrors.billNotPayable(bill.status);
-          if (new Date(bill.expires_at) <= now) throw BillingErrors.billExpired();
-          checkAmount(bill, input.amount, input.currency);
-          const closed = await db.selectFrom('day_closes').select('id').where('tenant_id', '=', input.tenantId).where('cashier_id', '=', ctx.actor.id).where('day', '=', today).executeTakeFirst();
-          if (closed) throw BillingErrors.dayClosed(today);
-          return { demand, bill };
-        };
-        const preview = await check(ctx.db, false);
-        if (preview.prior) return paymentView(preview.prior);
-        // Drawn before the transaction: numbers drawn at once by many cashiers merge into one
-        // statement, and the sequence's row is not locked until each payment commits (which
-        // made payments of one tenant commit one at a time).
-        const receiptNo = await drawReceiptNumber(state, ctx, input.tenantId);
-        const payment = await ctx.transaction(async (tx) => {
-          const checked = await check(tx.db, true);
-          if (checked.prior) return checked.prior;
-          return applyPayment(state, ctx, tx, checked.demand, { bill: checked.bill, amount: input.amount, mode: input.mode, instrument: input.instrument, idempotencyKey: input.idempotencyKey, counterDay: today, receiptNo });
-        });
-        return paymentView(payment);
+        return paymentView(await collectAtCounter(state, ctx, input));
       },
     }),
 
