@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
+import { CompiledQuery } from 'kysely';
 import { isSevaError, newId, sql, tenantCovers, type FieldProblem, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
-import { claimsHash, issuanceType, issuedEvent, mobileIndex, normaliseMobile, reserveStatusPositions, signRow, statusPosition, validityOf, type IssueInput, type PreparedIssue, type SignedRow } from './issuance.js';
+import { claimsHash, documentSigner, INSERTED, issuanceType, issuedEvent, mobileIndex, normaliseMobile, reserveStatusPositions, signRow, statusPosition, validityOf, type IssueInput, type PreparedIssue, type SignedRow } from './issuance.js';
 import { keysChanged, signingKey } from './keys.js';
 import type { CredentialsState } from './state.js';
 import { checkClaims, findType, type CredentialType } from './types.js';
@@ -232,8 +233,8 @@ export async function getBulkJob(ctx: OperationContext, id: string, withFailedRo
 
 type Outcome = { rowNo: number; status: 'issued' | 'existing' | 'failed'; credentialId: string | null; error: FieldProblem[] | null };
 
-/** Rows signed between two yields to the event loop, so the batch in flight and requests go on meanwhile. */
-const SIGN_CHUNK = 50;
+/** Rows whose signatures are made at once on the thread pool, between two turns of the event loop. */
+const SIGN_CHUNK = 64;
 
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -283,15 +284,16 @@ async function runJob(state: CredentialsState, ctx: OperationContext, jobId: str
       missed = false;
       continue;
     }
+    const from = after;
     after = Number(rows[rows.length - 1]!.row_no);
-    let batch = await prepareBatch(state, ctx, job, type, rows);
+    let batch = await prepareBatch(state, ctx, job, type, rows, from);
     if (inFlight) missed = (await inFlight).missed || missed;
-    inFlight = commitBatch(state, ctx, job, type, batch, clock).catch(async (err: unknown) => {
+    inFlight = commitBatch(ctx, job, type, batch, clock).catch(async (err: unknown) => {
       if (!(err instanceof KeyNotActive)) throw err;
       // The key was rotated away since the batch was signed: sign it again with the active one.
       keysChanged(state, job.tenant_id);
-      batch = await prepareBatch(state, ctx, job, type, rows);
-      return commitBatch(state, ctx, job, type, batch, clock);
+      batch = await prepareBatch(state, ctx, job, type, rows, from);
+      return commitBatch(ctx, job, type, batch, clock);
     });
     // Awaited before the next batch commits; until then a failure must not count as unhandled.
     inFlight.catch(() => {});
@@ -317,6 +319,9 @@ async function pendingRows(ctx: OperationContext, job: BulkJobRow, after: number
 type BatchInput = IssueInput & { rowNo: number; mobileBidx: string | null; hash: string };
 
 interface PreparedBatch {
+  /** The rows read: the pending ones numbered after `after`, up to `last`. */
+  after: number;
+  last: number;
   inputs: BatchInput[];
   /** Rows whose source already had a credential when the batch was read (judged again if claimed). */
   known: Map<string, { id: string; hash: string }>;
@@ -328,7 +333,7 @@ interface PreparedBatch {
 class KeyNotActive extends Error {}
 
 /** Reads what the batch's sources already have, reserves status positions and signs the rest: outside any transaction. */
-async function prepareBatch(state: CredentialsState, ctx: OperationContext, job: BulkJobRow, type: CredentialType, rows: BulkRow[]): Promise<PreparedBatch> {
+async function prepareBatch(state: CredentialsState, ctx: OperationContext, job: BulkJobRow, type: CredentialType, rows: BulkRow[], after: number): Promise<PreparedBatch> {
   const inputs = rows.map((r): BatchInput => {
     const input: IssueInput = {
       tenantId: job.tenant_id,
@@ -348,14 +353,18 @@ async function prepareBatch(state: CredentialsState, ctx: OperationContext, job:
   if (fresh.length > 0) {
     const { first, seed } = await reserveStatusPositions(ctx, job.tenant_id, fresh.length);
     const created = new Date();
-    for (let i = 0; i < fresh.length; i++) {
-      const { rowNo, mobileBidx, hash, ...issue } = fresh[i]!;
-      const item: PreparedIssue = { input: issue, hash, validity: validityOf(type, issue), mobileBidx, id: newId('cred'), replaces: null, bulkJobId: job.id };
-      signed.set(rowNo, await signRow(ctx, type, key, item, statusPosition(seed, first + i), created));
-      if (i % SIGN_CHUNK === SIGN_CHUNK - 1) await yieldToEvents();
+    const sign = documentSigner(ctx, type, key, job.tenant_id, created);
+    // A chunk's signatures are made on the thread pool at once; awaiting them lets the batch in
+    // flight and requests go on between chunks.
+    for (let at = 0; at < fresh.length; at += SIGN_CHUNK) {
+      const chunk = fresh.slice(at, at + SIGN_CHUNK).map(({ rowNo, mobileBidx, hash, ...issue }, j) => {
+        const item: PreparedIssue = { input: issue, hash, validity: validityOf(type, issue), mobileBidx, id: newId('cred'), replaces: null, bulkJobId: job.id };
+        return signRow(ctx, type, key, item, statusPosition(seed, first + at + j), created, sign).then((row) => signed.set(rowNo, row));
+      });
+      await Promise.all(chunk);
     }
   }
-  return { inputs, known, signed, kid: key.kid };
+  return { after, last: Number(rows[rows.length - 1]!.row_no), inputs, known, signed, kid: key.kid };
 }
 
 async function currentCredentials(db: OperationContext['db'], job: BulkJobRow, refs: string[]): Promise<Map<string, { id: string; hash: string }>> {
@@ -374,60 +383,118 @@ async function currentCredentials(db: OperationContext['db'], job: BulkJobRow, r
 type CommitResult = { claimed: number; missed: boolean };
 
 /**
- * One batch's transaction: claims the rows still pending (`for update skip locked`), holds the
- * signing key active until commit (`for share`: a rotation waits for the batch), inserts the
- * credentials in one statement, marks the rows, and ends with one statement that counts them on
- * the job with the events (one per credential) and the batch's audit entry.
+ * Statement texts by row count: a batch's thousands of values are written as numbered parameters
+ * straight away (a query builder makes and freezes an object per value), and the same text each
+ * batch lets PostgreSQL keep it prepared.
  */
-async function commitBatch(state: CredentialsState, ctx: OperationContext, job: BulkJobRow, type: CredentialType, batch: PreparedBatch, clock: { mark: number }): Promise<CommitResult> {
+const texts = new Map<string, string>();
+
+function textFor(key: string, make: () => string): string {
+  let text = texts.get(key);
+  if (text === undefined) {
+    if (texts.size >= 64) texts.clear();
+    texts.set(key, (text = make()));
+  }
+  return text;
+}
+
+function placeholders(rows: number, columns: number, offset: number, casts: readonly string[] = []): string {
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < columns; c++) cells.push(`$${offset + r * columns + c + 1}${casts[c] ?? ''}`);
+    tuples.push(`(${cells.join(', ')})`);
+  }
+  return tuples.join(', ');
+}
+
+/**
+ * The pending rows of the batch's range (the rows read: none becomes pending again), locked, with
+ * the signing key held active (`for share`); none when the key is no longer active.
+ */
+function claimRows(jobId: string, batch: PreparedBatch): CompiledQuery {
+  return CompiledQuery.raw(
+    `select b.row_no from credentials.bulk_rows b join credentials.signing_keys k on k.kid = $4 and k.status = 'active'
+      where b.job_id = $1 and b.row_no > $2 and b.row_no <= $3 and b.status = 'pending'
+      for update of b skip locked for share of k`,
+    [jobId, batch.after, batch.last, batch.kid],
+  );
+}
+
+/**
+ * The batch's credentials in one insert, their rows marked issued by the same statement; a source
+ * taken meanwhile is left out (`on conflict do nothing`), its row left to the caller. A job's
+ * sources are distinct, so a credential's source names its row.
+ */
+function insertCredentials(jobId: string, batch: PreparedBatch, rows: SignedRow[]): CompiledQuery {
+  const columns = INSERTED.length;
+  const text = textFor(`credentials:${rows.length}`, () => {
+    const names = INSERTED.map((c) => `"${c}"`).join(', ');
+    return `with ins as (insert into credentials.credentials (${names}) values ${placeholders(rows.length, columns, 3)}
+        on conflict (tenant_id, type_code, source_ref) where replaced_by is null do nothing returning id, source_ref),
+      marked as (update credentials.bulk_rows r set status = 'issued', credential_id = ins.id from ins
+        where r.job_id = $1 and r.row_no > $2 and r.row_no <= $3 and r.source_ref = ins.source_ref)
+      select id, source_ref from ins`;
+  });
+  const parameters: unknown[] = [jobId, batch.after, batch.last];
+  for (const row of rows) for (const column of INSERTED) parameters.push(row[column]);
+  return CompiledQuery.raw(text, parameters);
+}
+
+/** Each row's outcome, one update for the batch. */
+function markRows(jobId: string, outcomes: Outcome[]): CompiledQuery {
+  const text = textFor(`rows:${outcomes.length}`, () => {
+    const values = placeholders(outcomes.length, 4, 1, ['::int', '', '', '::jsonb']);
+    return `update credentials.bulk_rows r set status = v.status, credential_id = v.credential_id, error = v.error from (values ${values}) as v(row_no, status, credential_id, error) where r.job_id = $1 and r.row_no = v.row_no`;
+  });
+  const parameters: unknown[] = [jobId];
+  for (const o of outcomes) parameters.push(o.rowNo, o.status, o.credentialId, o.error ? JSON.stringify(o.error) : null);
+  return CompiledQuery.raw(text, parameters);
+}
+
+/**
+ * One batch's transaction: claims the rows still pending (`for update skip locked`) while holding
+ * the signing key active until commit (`for share`: a rotation waits for the batch), inserts the
+ * credentials and marks their rows issued in one statement, judges the rows whose source was
+ * taken, and ends with one statement that counts the rows on the job with the events (one per
+ * credential) and the batch's audit entry.
+ */
+async function commitBatch(ctx: OperationContext, job: BulkJobRow, type: CredentialType, batch: PreparedBatch, clock: { mark: number }): Promise<CommitResult> {
   return ctx.transaction(async (tx) => {
-    const claimedRows = await tx.db
-      .selectFrom('bulk_rows')
-      .select('row_no')
-      .where('job_id', '=', job.id)
-      .where('row_no', 'in', batch.inputs.map((i) => i.rowNo))
-      .where('status', '=', 'pending')
-      .forUpdate()
-      .skipLocked()
-      .execute();
+    const claimedRows = (await tx.db.executeQuery(claimRows(job.id, batch))).rows as Array<{ row_no: number }>;
     const claimed = new Set(claimedRows.map((r) => Number(r.row_no)));
     const missed = claimed.size < batch.inputs.length;
-    if (claimed.size === 0) return { claimed: 0, missed };
+    if (claimed.size === 0) {
+      const active = await tx.db.selectFrom('signing_keys').select('kid').where('kid', '=', batch.kid).where('status', '=', 'active').executeTakeFirst();
+      if (!active) throw new KeyNotActive();
+      return { claimed: 0, missed };
+    }
     const mine = batch.inputs.filter((i) => claimed.has(i.rowNo));
     const values = mine.flatMap((i) => {
       const row = batch.signed.get(i.rowNo);
       return row ? [row] : [];
     });
-    let inserted: Array<{ id: string; source_ref: string }> = [];
-    if (values.length > 0) {
-      const active = await tx.db.selectFrom('signing_keys').select('kid').where('kid', '=', batch.kid).where('status', '=', 'active').forShare().executeTakeFirst();
-      if (!active) throw new KeyNotActive();
-      inserted = (await tx.db
-        .insertInto('credentials')
-        .values(values.map(({ signed: _signed, ...row }) => row))
-        .onConflict((oc) => oc.columns(['tenant_id', 'type_code', 'source_ref']).where('replaced_by', 'is', null).doNothing())
-        .returning(['id', 'source_ref'])
-        .execute()) as Array<{ id: string; source_ref: string }>;
-    }
+    const inserted = values.length > 0 ? ((await tx.db.executeQuery(insertCredentials(job.id, batch, values))).rows as Array<{ id: string; source_ref: string }>) : [];
     const bySource = new Map(inserted.map((r) => [r.source_ref, r.id]));
     // Sources taken since the batch was read, or known then: their credential decides the row.
     const taken = mine.filter((i) => !bySource.has(i.sourceRef));
-    const winners = taken.length > 0 ? await currentCredentials(tx.db, job, taken.map((i) => i.sourceRef)) : new Map<string, { id: string; hash: string }>();
-    const outcomes: Outcome[] = mine.map((input) => {
-      const id = bySource.get(input.sourceRef);
-      if (id) return { rowNo: input.rowNo, status: 'issued', credentialId: id, error: null };
-      const found = winners.get(input.sourceRef)!;
-      return found.hash === input.hash
-        ? { rowNo: input.rowNo, status: 'existing', credentialId: found.id, error: null }
-        : { rowNo: input.rowNo, status: 'failed', credentialId: found.id, error: [{ path: 'sourceRef', message: 'already issued with other claims (CREDENTIAL_SOURCE_CONFLICT)' }] };
-    });
+    const outcomes: Outcome[] = [];
+    if (taken.length > 0) {
+      const winners = await currentCredentials(tx.db, job, taken.map((i) => i.sourceRef));
+      for (const input of taken) {
+        const found = winners.get(input.sourceRef)!;
+        outcomes.push(
+          found.hash === input.hash
+            ? { rowNo: input.rowNo, status: 'existing', credentialId: found.id, error: null }
+            : { rowNo: input.rowNo, status: 'failed', credentialId: found.id, error: [{ path: 'sourceRef', message: 'already issued with other claims (CREDENTIAL_SOURCE_CONFLICT)' }] },
+        );
+      }
+      await tx.db.executeQuery(markRows(job.id, outcomes));
+    }
     for (const input of mine) {
       const row = batch.signed.get(input.rowNo);
       if (row && bySource.get(input.sourceRef) === row.id) await tx.emit(issuedEvent(type, row));
     }
-    const rowValues = sql.join(outcomes.map((o) => sql`(${o.rowNo}::int, ${o.status}, ${o.credentialId}, ${o.error ? JSON.stringify(o.error) : null}::jsonb)`));
-    await sql`update credentials.bulk_rows r set status = v.status, credential_id = v.credential_id, error = v.error
-      from (values ${rowValues}) as v(row_no, status, credential_id, error) where r.job_id = ${job.id} and r.row_no = v.row_no`.execute(tx.db);
     const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
     await tx.audit({
       action: 'credentials.bulk.batch_issued',
@@ -443,8 +510,8 @@ async function commitBatch(state: CredentialsState, ctx: OperationContext, job: 
       tx.db
         .updateTable('bulk_jobs')
         .set((eb) => ({
-          processed: eb('processed', '+', outcomes.length),
-          issued: eb('issued', '+', count('issued')),
+          processed: eb('processed', '+', mine.length),
+          issued: eb('issued', '+', inserted.length),
           existing: eb('existing', '+', count('existing')),
           failed: eb('failed', '+', count('failed')),
           busy_ms: eb('busy_ms', '+', busy),

@@ -129,6 +129,28 @@ describe('one process', () => {
     expect(Number(reserved.next_index)).toBeGreaterThanOrEqual(used.n);
     for (const c of issued.slice(0, 10)) expect((await api.verify(c.credential)).verified).toBe(true);
   });
+
+  it('goes on through a rotation in the middle of a bulk job: each row issued once, by the key active when its batch committed', async () => {
+    const rows = 300;
+    const csv = ['sourceRef,name,dose', ...Array.from({ length: rows }, (_, i) => `bulk-rot-${i},Person ${i},1`)].join('\n');
+    const job = (await api.post('/bulk-jobs', { tenantId: 'in.ka', type: 'vaccination', csv, batchSize: 10 })).body;
+    await within(60_000, 'the job under way', async () => (await api.get(`/bulk-jobs/${job.id}`)).body.counts.processed >= 30);
+    const rotated = (await api.post('/keys/rotate', { tenantId: 'in.ka' })).body;
+    await within(120_000, 'the job done', async () => (await api.get(`/bulk-jobs/${job.id}`)).body.status === 'completed');
+    expect((await api.get(`/bulk-jobs/${job.id}`)).body.counts).toMatchObject({ processed: rows, issued: rows, existing: 0, failed: 0 });
+    const issued = await sql(`select kid, document, status_index from credentials.credentials where bulk_job_id = $1`, [job.id]);
+    expect(issued).toHaveLength(rows);
+    expect(new Set(issued.map((r) => r.status_index)).size).toBe(rows);
+    const kids = new Set(issued.map((r) => r.kid));
+    expect(kids).toEqual(new Set([rotated.rotated, rotated.kid]));
+    for (const row of issued) {
+      const document = typeof row.document === 'string' ? JSON.parse(row.document) : row.document;
+      expect(document.proof.verificationMethod.endsWith(`#${row.kid}`)).toBe(true);
+    }
+    for (const row of [...issued].sort((a, b) => (a.kid === b.kid ? 0 : a.kid === rotated.kid ? 1 : -1)).filter((_, i) => i % 30 === 0)) {
+      expect((await api.verify(typeof row.document === 'string' ? JSON.parse(row.document) : row.document)).verified).toBe(true);
+    }
+  }, 180_000);
 });
 
 describe('a process restarted on the same database', () => {

@@ -1,8 +1,8 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 import { KernelErrors, newId, sql, tenantCovers, type OperationContext, type TxContext } from '../../kernel/index.js';
 import { base58btcEncode } from './codecs.js';
 import { ISSUER_DEPENDENT_CONTEXT, VC_V2_CONTEXT_URL } from './contexts.js';
-import { addJcsProof, jcs, type JsonObject } from './data-integrity.js';
+import { jcs, jcsSigner, type JsonObject } from './data-integrity.js';
 import { signDocument } from './signing.js';
 import { forgetStatusLists } from './revocation.js';
 import { CredentialErrors } from './errors.js';
@@ -12,6 +12,7 @@ import { STATUS_LIST_SIZE, STATUS_PURPOSES, type StatusPurpose } from './status-
 import { permuteStatusIndex } from './status-index.js';
 import { checkClaims, findType, type CredentialType } from './types.js';
 import type { KeyObject } from 'node:crypto';
+import { CompiledQuery, type Compilable } from 'kysely';
 
 export const CREDENTIAL_STATUSES = ['active', 'suspended', 'revoked'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
@@ -69,8 +70,17 @@ export function mobileIndex(ctx: Pick<OperationContext, 'crypto'>, tenantId: str
 
 /** The code of a credential's short lookup URL: 12 base58 characters, about 70 random bits. */
 export function newShortCode(): string {
-  return base58btcEncode(randomBytes(12)).slice(0, 12).padEnd(12, '1');
+  if (randomAt + 12 > randomPool.length) {
+    randomFillSync(randomPool);
+    randomAt = 0;
+  }
+  const bytes = randomPool.subarray(randomAt, (randomAt += 12));
+  return base58btcEncode(bytes).slice(0, 12).padEnd(12, '1');
 }
+
+/** Random bytes for short codes, drawn a few kilobytes at a time (one system call per 340 codes, not per code). */
+const randomPool = new Uint8Array(4096 - (4096 % 12));
+let randomAt = randomPool.length;
 
 export function shortUrl(ctx: Pick<OperationContext, 'config'>, code: string): string {
   return `${publicBase(ctx.config)}/c/${code}`;
@@ -235,7 +245,7 @@ export async function issueCredential(state: CredentialsState, ctx: OperationCon
       const issuedAt = await ctx.transaction(async (tx) => {
         await tx.emit(issuedEvent(type, row));
         await tx.audit(issuedAudit(type, row));
-        const [inserted] = await tx.lastWrite(insertIfKeyActive(tx, row), () => new NotInserted());
+        const [inserted] = await tx.lastWrite(insertIfKeyActive(row), () => new NotInserted());
         return inserted!.issued_at as Date | string;
       });
       return { ...credentialView({ ...row, issued_at: issuedAt, status_reason: null, status_changed_at: null, replaced_by: null }), created: true };
@@ -274,16 +284,23 @@ export type SignedRow = Omit<CredentialRow, 'issued_at' | 'status_reason' | 'sta
  * Builds and signs one credential of `type` at status `position` with `key`: no statement.
  * `eddsa-jcs-2022` is synchronous node:crypto; `eddsa-rdfc-2022` loads a JSON-LD processor on first use.
  */
-export async function signRow(ctx: OperationContext, type: CredentialType, key: { kid: string; privateKey: KeyObject }, item: PreparedIssue, position: number, created: Date): Promise<SignedRow> {
+export async function signRow(
+  ctx: OperationContext,
+  type: CredentialType,
+  key: { kid: string; privateKey: KeyObject },
+  item: PreparedIssue,
+  position: number,
+  created: Date,
+  sign: DocumentSigner = documentSigner(ctx, type, key, item.input.tenantId, created),
+): Promise<SignedRow> {
   const { input, validity } = item;
   const tenantId = input.tenantId;
-  const did = issuerDid(ctx.config, tenantId);
   const list = Math.floor(position / STATUS_LIST_SIZE);
   const document: JsonObject = {
-    '@context': type.cryptosuite === 'eddsa-rdfc-2022' ? [VC_V2_CONTEXT_URL, { ...ISSUER_DEPENDENT_CONTEXT }] : [VC_V2_CONTEXT_URL],
+    '@context': contextOf(type),
     id: `urn:uuid:${randomUUID()}`,
     type: ['VerifiableCredential', type.vcType],
-    issuer: did,
+    issuer: issuerDid(ctx.config, tenantId),
     validFrom: isoSeconds(validity.validFrom),
     ...(validity.validUntil ? { validUntil: isoSeconds(validity.validUntil) } : {}),
     credentialSubject: { ...input.claims, ...(input.subjectId ? { id: input.subjectId } : {}) },
@@ -294,9 +311,21 @@ export async function signRow(ctx: OperationContext, type: CredentialType, key: 
       statusListCredential: statusListUrl(ctx, tenantId, purpose, list),
     })),
   };
-  const signer = { privateKey: key.privateKey, verificationMethod: `${did}#${key.kid}` };
-  const signed = type.cryptosuite === 'eddsa-rdfc-2022' ? await signDocument(document, signer, type.cryptosuite, created) : addJcsProof(document, signer, created);
-  return rowOf(type, key.kid, item, position, signed);
+  return rowOf(type, key.kid, item, position, await sign(document));
+}
+
+/** Signs credential documents of one type, tenant, key and creation time. */
+export type DocumentSigner = (document: JsonObject) => JsonObject | Promise<JsonObject>;
+
+function contextOf(type: CredentialType): unknown[] {
+  return type.cryptosuite === 'eddsa-rdfc-2022' ? [VC_V2_CONTEXT_URL, { ...ISSUER_DEPENDENT_CONTEXT }] : [VC_V2_CONTEXT_URL];
+}
+
+/** The signer of a type's credentials (`eddsa-jcs-2022`: its proof configuration hashed once for all of them). */
+export function documentSigner(ctx: OperationContext, type: CredentialType, key: { kid: string; privateKey: KeyObject }, tenantId: string, created: Date): DocumentSigner {
+  const signer = { privateKey: key.privateKey, verificationMethod: `${issuerDid(ctx.config, tenantId)}#${key.kid}` };
+  if (type.cryptosuite === 'eddsa-rdfc-2022') return (document) => signDocument(document, signer, type.cryptosuite, created);
+  return jcsSigner(signer, created, contextOf(type));
 }
 
 function rowOf(type: CredentialType, kid: string, item: PreparedIssue, position: number, signed: JsonObject): SignedRow {
@@ -320,23 +349,22 @@ function rowOf(type: CredentialType, kid: string, item: PreparedIssue, position:
 }
 
 /** The columns a credential is inserted with. */
-const INSERTED = ['id', 'tenant_id', 'type_code', 'source_ref', 'claims_hash', 'status', 'status_index', 'kid', 'document', 'valid_until', 'replaces', 'subject_mobile_bidx', 'short_code', 'bulk_job_id'] as const;
+export const INSERTED = ['id', 'tenant_id', 'type_code', 'source_ref', 'claims_hash', 'status', 'status_index', 'kid', 'document', 'valid_until', 'replaces', 'subject_mobile_bidx', 'short_code', 'bulk_job_id'] as const;
 
 /**
  * `insert into credentials (…) select … where <the key is still active> on conflict (source) do
  * nothing returning issued_at`: no row when the source is taken or the key was rotated away.
+ * Written once as text (a query builder costs more per issuance than the rest of the statement's
+ * bookkeeping), with the row's values as parameters.
  */
-function insertIfKeyActive(tx: TxContext, row: SignedRow) {
-  return tx.db
-    .insertInto('credentials')
-    .columns([...INSERTED])
-    .expression(
-      tx.db
-        .selectNoFrom((eb) => INSERTED.map((column) => eb.val(row[column]).as(column)))
-        .where((eb) => eb.exists(eb.selectFrom('signing_keys').select(eb.lit(1).as('one')).where('kid', '=', row.kid).where('status', '=', 'active'))),
-    )
-    .onConflict((oc) => oc.columns(['tenant_id', 'type_code', 'source_ref']).where('replaced_by', 'is', null).doNothing())
-    .returning(['issued_at']);
+const INSERT_IF_KEY_ACTIVE = `insert into credentials.credentials (${INSERTED.map((c) => `"${c}"`).join(', ')})
+  select ${INSERTED.map((_, i) => `$${i + 1}`).join(', ')}
+  where exists (select 1 from credentials.signing_keys where kid = $${INSERTED.length + 1} and status = 'active')
+  on conflict (tenant_id, type_code, source_ref) where replaced_by is null do nothing
+  returning issued_at`;
+
+function insertIfKeyActive(row: SignedRow): Compilable<{ issued_at: Date | string }> {
+  return { compile: () => CompiledQuery.raw(INSERT_IF_KEY_ACTIVE, [...INSERTED.map((column) => row[column]), row.kid]) };
 }
 
 export function issuedEvent(type: CredentialType, row: Pick<SignedRow, 'id' | 'tenant_id' | 'source_ref' | 'kid' | 'replaces' | 'bulk_job_id'>) {
@@ -382,7 +410,7 @@ export async function correctCredential(
           await tx.audit({ action: 'credentials.credential.revoked', entityType: 'credential', entityId: old.id, tenantId: old.tenant_id, data: { from: old.status, reason: input.reason, replacedBy: row.id } });
           await tx.emit(issuedEvent(type, row));
           await tx.audit(issuedAudit(type, row));
-          const [inserted] = await tx.lastWrite(insertIfKeyActive(tx, row), () => new NotInserted());
+          const [inserted] = await tx.lastWrite(insertIfKeyActive(row), () => new NotInserted());
           return credentialView({ ...row, issued_at: inserted!.issued_at as Date | string, status_reason: null, status_changed_at: null, replaced_by: null });
         });
       } catch (err) {

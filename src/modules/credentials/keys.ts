@@ -25,10 +25,21 @@ export const ISSUER_PATH = '/api/credentials/v1/issuers';
  * which is where did:web resolves `did:web:<host>:api:credentials:v1:issuers:<tenant>` (a port is `%3A`).
  */
 export function issuerDid(config: Readonly<SevaConfig>, tenantId: string): string {
-  const url = new URL(`${publicBase(config)}${ISSUER_PATH}/${tenantId}`);
-  const segments = url.pathname.split('/').filter(Boolean).map(encodeURIComponent);
-  return ['did:web', encodeURIComponent(url.host), ...segments].join(':');
+  let known = dids.get(config);
+  if (!known) dids.set(config, (known = new Map()));
+  let did = known.get(tenantId);
+  if (did === undefined) {
+    const url = new URL(`${publicBase(config)}${ISSUER_PATH}/${tenantId}`);
+    const segments = url.pathname.split('/').filter(Boolean).map(encodeURIComponent);
+    did = ['did:web', encodeURIComponent(url.host), ...segments].join(':');
+    if (known.size >= 10_000) known.clear();
+    known.set(tenantId, did);
+  }
+  return did;
 }
+
+/** Issuer DIDs per configuration and tenant: every credential names one, and parsing a URL costs more than signing's bookkeeping. */
+const dids = new WeakMap<Readonly<SevaConfig>, Map<string, string>>();
 
 export function tenantOfIssuer(config: Readonly<SevaConfig>, did: string): string | undefined {
   const prefix = issuerDid(config, 'TENANT').replace(/TENANT$/, '');
