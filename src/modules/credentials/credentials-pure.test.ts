@@ -208,6 +208,23 @@ function fixture() {
 describe('verifyCredential (pure)', () => {
   const now = new Date('2026-06-01T00:00:00Z');
 
+  it('hashes with a SHA-256 it is handed (a server’s synchronous one) as with Web Crypto’s', async () => {
+    const f = fixture();
+    const statusLists = { [f.listUrl]: f.statusList([3]) };
+    const nodeSha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();
+    for (const [credential, expected] of [
+      [f.credential('new', 1), { verified: true, status: 'active' }],
+      [f.credential('old', 3), { verified: false, status: 'revoked' }],
+    ] as const) {
+      const web = await verifyCredential(credential, { trustList: f.trustList, statusLists, now });
+      expect(web).toMatchObject(expected);
+      expect(await verifyCredential(credential, { trustList: f.trustList, statusLists, now, sha256: nodeSha256 })).toEqual(web);
+    }
+    // The hash handed is the one used: a wrong one breaks every proof.
+    const wrong = await verifyCredential(f.credential('new', 1), { trustList: f.trustList, now, sha256: (data) => nodeSha256(Uint8Array.from([...data, 0])) });
+    expect(wrong).toMatchObject({ verified: false, problems: [{ check: 'proof', message: 'the signature does not match the credential' }] });
+  });
+
   it('verifies with the active key and with a rotated-out key; a key off the trust list fails', async () => {
     const f = fixture();
     const statusLists = { [f.listUrl]: f.statusList([]) };

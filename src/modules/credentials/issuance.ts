@@ -248,7 +248,7 @@ export async function issueCredential(state: CredentialsState, ctx: OperationCon
         const [inserted] = await tx.lastWrite(insertIfKeyActive(row), () => new NotInserted());
         return inserted!.issued_at as Date | string;
       });
-      return { ...credentialView({ ...row, issued_at: issuedAt, status_reason: null, status_changed_at: null, replaced_by: null }), created: true };
+      return { ...credentialView({ ...row, document: row.signed, issued_at: issuedAt, status_reason: null, status_changed_at: null, replaced_by: null }), created: true };
     } catch (err) {
       if (!(err instanceof NotInserted)) throw err;
     }
@@ -411,7 +411,7 @@ export async function correctCredential(
           await tx.emit(issuedEvent(type, row));
           await tx.audit(issuedAudit(type, row));
           const [inserted] = await tx.lastWrite(insertIfKeyActive(row), () => new NotInserted());
-          return credentialView({ ...row, issued_at: inserted!.issued_at as Date | string, status_reason: null, status_changed_at: null, replaced_by: null });
+          return credentialView({ ...row, document: row.signed, issued_at: inserted!.issued_at as Date | string, status_reason: null, status_changed_at: null, replaced_by: null });
         });
       } catch (err) {
         if (!(err instanceof NotInserted)) throw err;

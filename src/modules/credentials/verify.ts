@@ -62,16 +62,30 @@ async function checkSignature(document: JsonObject, trustList: TrustList, sha256
   if ('reason' in read) return { issuer, problem: { check: 'proof', message: read.reason } };
   const key = trustedKey(trustList, issuer, read.proof.verificationMethod);
   if (!key) return { issuer, problem: { check: 'issuer', message: `the key ${read.proof.verificationMethod} of issuer ${issuer} is not in the trust list` } };
+  // Checked before with this very key (it decoded then).
+  if (remember && checkedLists.get(document)?.key === key.publicKeyMultibase) return { issuer };
   let publicKey: Uint8Array;
   try {
-    publicKey = ed25519FromMultikey(key.publicKeyMultibase);
+    publicKey = keyBytes(key.publicKeyMultibase);
   } catch {
     return { issuer, problem: { check: 'issuer', message: `the trust list's key ${key.id} is not an Ed25519 Multikey` } };
   }
-  if (remember && checkedLists.get(document)?.key === key.publicKeyMultibase) return { issuer };
   const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey) : await verifyJcsProof(document, publicKey, sha256);
   if (remember && checked.ok) checkedLists.set(document, { key: key.publicKeyMultibase });
   return checked.ok ? { issuer } : { issuer, problem: { check: 'proof', message: checked.reason } };
+}
+
+/** Trusted keys' raw bytes by their Multikey text: a verifier meets the same few keys again and again. */
+const decodedKeys = new Map<string, Uint8Array>();
+
+function keyBytes(multikey: string): Uint8Array {
+  let bytes = decodedKeys.get(multikey);
+  if (!bytes) {
+    bytes = ed25519FromMultikey(multikey);
+    if (decodedKeys.size >= 1000) decodedKeys.delete(decodedKeys.keys().next().value!);
+    decodedKeys.set(multikey, bytes);
+  }
+  return bytes;
 }
 
 /** The list's decoded bitstring, decoded once per list object. */
