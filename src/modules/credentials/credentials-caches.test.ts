@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startRuntime, type Runtime } from '../../kernel/index.js';
+import { defineModule, defineOperation, KernelErrors, loadConfig, startRuntime, z, type Runtime } from '../../kernel/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../../../test/support/test-database.js';
 import { deleteStream, startTestRuntime, TEST_MASTER_KEY, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { identityModule } from '../identity/index.js';
@@ -44,6 +44,27 @@ function client(runtime: Runtime, headers: Record<string, string>) {
   };
 }
 
+/** Another module that issues a credential inside its own transaction (an in-process call joins it). */
+const certifier = defineModule({
+  name: 'certifier',
+  dependsOn: ['credentials'],
+  operations: {
+    certify: defineOperation({
+      summary: 'Issue a credential inside this module’s transaction, and fail after it when asked',
+      permission: 'certifier.certify',
+      http: { method: 'POST', path: '/certify' },
+      input: z.object({ tenantId: z.string(), sourceRef: z.string(), fail: z.boolean() }),
+      output: z.object({ id: z.string() }),
+      handler: (ctx, input) =>
+        ctx.transaction(async () => {
+          const issued = await ctx.call<{ id: string }>('credentials', 'issue', { tenantId: input.tenantId, type: 'vaccination', sourceRef: input.sourceRef, claims });
+          if (input.fail) throw KernelErrors.conflict('failed after issuing, on purpose');
+          return { id: issued.id };
+        }),
+    }),
+  },
+});
+
 /** Polls until `probe` holds; answers how long it took (ms). */
 async function within(limitMs: number, what: string, probe: () => Promise<boolean>): Promise<number> {
   const started = Date.now();
@@ -59,9 +80,9 @@ describe('one process', () => {
   let api: ReturnType<typeof client>;
 
   beforeAll(async () => {
-    t = await startTestRuntime([identityModule, credentialsModuleWith({ cacheTtlMs: TTL_MS, statusBlock: 7 })]);
-    api = client(t.runtime, await t.as({ tenantId: 'in', permissions: ['credentials.*'] }));
-    for (const tenant of ['in.ka', 'in.tn', 'in.kl']) expect((await api.post('/types', type(tenant))).status).toBe(201);
+    t = await startTestRuntime([identityModule, credentialsModuleWith({ cacheTtlMs: TTL_MS, statusBlock: 7 }), certifier]);
+    api = client(t.runtime, await t.as({ tenantId: 'in', permissions: ['credentials.*', 'certifier.certify'] }));
+    for (const tenant of ['in.ka', 'in.tn', 'in.kl', 'in.up']) expect((await api.post('/types', type(tenant))).status).toBe(201);
   }, 60_000);
   afterAll(() => t?.close());
 
@@ -115,6 +136,26 @@ describe('one process', () => {
     expect((await api.verify(old.credential)).verified).toBe(true);
     await sql(`update credentials.signing_keys set status = 'retired', retired_at = now() where tenant_id = 'in.kl' and status = 'rotated'`);
     await within(TTL_MS + 1500, 'the retirement', async () => (await api.verify(old.credential)).verified === false);
+  });
+
+  it('issuing inside another module’s transaction keeps nothing in memory and rolls back whole with it, first key and position included', async () => {
+    const certify = async (sourceRef: string, fail: boolean) => {
+      const res = await t.runtime.http.inject({ method: 'POST', url: '/api/certifier/v1/certify', headers: await t.as({ tenantId: 'in', permissions: ['credentials.*', 'certifier.certify'] }), payload: { tenantId: 'in.up', sourceRef, fail } });
+      return { status: res.statusCode, body: res.json() };
+    };
+    expect((await certify('tx-1', true)).status).toBe(409);
+    expect(await sql(`select 1 from credentials.credentials where tenant_id = 'in.up'`)).toHaveLength(0);
+    expect(await sql(`select 1 from credentials.signing_keys where tenant_id = 'in.up'`)).toHaveLength(0);
+    expect(await sql(`select 1 from credentials.status_allocations where tenant_id = 'in.up'`)).toHaveLength(0);
+    const kept = await certify('tx-2', false);
+    expect(kept.status, JSON.stringify(kept.body)).toBe(201);
+    const [row] = await sql(`select document from credentials.credentials where id = $1`, [kept.body.id]);
+    const document = typeof row.document === 'string' ? JSON.parse(row.document) : row.document;
+    expect(await api.verify(document)).toMatchObject({ verified: true, status: 'active' });
+    const after = await api.issue('in.up', 'tx-3');
+    expect(after.credential.proof.verificationMethod).toBe(document.proof.verificationMethod);
+    const positions = await sql(`select status_index from credentials.credentials where tenant_id = 'in.up'`);
+    expect(new Set(positions.map((p) => p.status_index)).size).toBe(2);
   });
 
   it('hands out each status position once under concurrent issuance, refilling its block as needed', async () => {

@@ -7,7 +7,7 @@ import { signDocument } from './signing.js';
 import { forgetStatusLists } from './revocation.js';
 import { CredentialErrors } from './errors.js';
 import { issuerDid, keysChanged, publicBase, signingKey } from './keys.js';
-import type { CredentialsState } from './state.js';
+import { insideTransaction, type CredentialsState } from './state.js';
 import { STATUS_LIST_SIZE, STATUS_PURPOSES, type StatusPurpose } from './status-list.js';
 import { permuteStatusIndex } from './status-index.js';
 import { checkClaims, findType, type CredentialType } from './types.js';
@@ -152,7 +152,6 @@ export function statusPosition(seed: string, n: number): number {
  * and its suspension list) in a statement of its own, committed at once, so no issuance waits on
  * another's transaction for its position. A reserved position never used (the process stopped,
  * the issuance failed) stays a zero bit in the list: harmless, and never handed out again.
- * Not to be called inside a transaction.
  */
 // Raw SQL does not get the module's schema by default: the table is qualified.
 export async function reserveStatusPositions(ctx: OperationContext, tenantId: string, count: number): Promise<{ first: number; seed: string }> {
@@ -166,9 +165,13 @@ export async function reserveStatusPositions(ctx: OperationContext, tenantId: st
 /**
  * A status position for one credential, from this process's block of the tenant's positions
  * (`statusBlock`, default 100, reserved in one short statement when the block runs out; callers
- * waiting for a refill share it). Not to be called inside a transaction.
+ * waiting for a refill share it). Inside a caller's transaction, one position reserved in it.
  */
 export async function takeStatusPosition(state: CredentialsState, ctx: OperationContext, tenantId: string): Promise<number> {
+  if (insideTransaction(ctx)) {
+    const { first, seed } = await reserveStatusPositions(ctx, tenantId, 1);
+    return statusPosition(seed, first);
+  }
   for (;;) {
     const block = state.positions.get(tenantId);
     if (block && block.next < block.end) return statusPosition(block.seed, block.next++);
@@ -203,6 +206,7 @@ export function validityOf(type: CredentialType, input: Pick<IssueInput, 'validF
  * from here). An unknown type is not remembered.
  */
 export async function issuanceType(state: CredentialsState, ctx: OperationContext, tenantId: string, code: string): Promise<CredentialType | undefined> {
+  if (insideTransaction(ctx)) return findType(ctx, tenantId, code);
   const key = `${tenantId}|${code}`;
   let type = state.types.get(key);
   if (!type) {

@@ -3,7 +3,7 @@ import { newId, sql, type OperationContext, type SevaConfig, type TxContext } fr
 import { base64urlDecode, ed25519Multikey } from './codecs.js';
 import { ed25519PrivateKey } from './data-integrity.js';
 import { CredentialErrors } from './errors.js';
-import type { CredentialsState } from './state.js';
+import { insideTransaction, type CredentialsState } from './state.js';
 import type { TrustedKey, TrustList } from './verify.js';
 
 /**
@@ -90,15 +90,17 @@ export interface TenantKeys {
 }
 
 /**
- * The tenant's keys, from this process's memory (see `state.ts` for how stale they may be). Never
- * called inside a transaction: what is cached must be what committed.
+ * The tenant's keys, from this process's memory (see `state.ts` for how stale they may be); read
+ * afresh, and not kept, inside a transaction (what is kept must be what committed).
  */
 export function tenantKeys(state: CredentialsState, ctx: OperationContext, tenantId: string): Promise<TenantKeys> {
+  if (insideTransaction(ctx)) return loadTenantKeys(ctx, tenantId);
   return state.keys.get(tenantId, () => loadTenantKeys(ctx, tenantId));
 }
 
 /** Reads the tenant's keys again, unless they were read less than `minAgeMs` ago (a proof naming a key the cache lacks). */
 export function reloadTenantKeys(state: CredentialsState, ctx: OperationContext, tenantId: string, minAgeMs: number): Promise<TenantKeys> {
+  if (insideTransaction(ctx)) return loadTenantKeys(ctx, tenantId);
   return state.keys.reload(tenantId, () => loadTenantKeys(ctx, tenantId), minAgeMs);
 }
 
@@ -124,7 +126,7 @@ export function keysChanged(state: CredentialsState, tenantId: string): void {
 
 /**
  * The tenant's active signing key (cached), made on first use in a transaction of its own
- * (audited, event `credentials.key.created`). Never called inside a transaction.
+ * (audited, event `credentials.key.created`).
  */
 export async function signingKey(state: CredentialsState, ctx: OperationContext, tenantId: string): Promise<{ kid: string; privateKey: KeyObject }> {
   let keys = await tenantKeys(state, ctx, tenantId);

@@ -4,7 +4,7 @@ import { VC_V2_CONTEXT_URL } from './contexts.js';
 import { CredentialErrors } from './errors.js';
 import { credentialView, findVisibleCredential, statusListUrl, type CredentialStatus } from './issuance.js';
 import { issuerDid, signingKey, tenantKeys } from './keys.js';
-import type { CredentialsState } from './state.js';
+import { insideTransaction, type CredentialsState } from './state.js';
 import { encodeStatusList, STATUS_LIST_SIZE, type StatusPurpose } from './status-list.js';
 
 /** Allowed changes: suspend and reinstate go back and forth; revoke is final. */
@@ -68,7 +68,7 @@ async function changeStatusInTx(ctx: OperationContext, id: string, to: Credentia
  * it is no longer the active one, and at the latest `cacheTtlMs` after it was read (see
  * `state.ts`). A list read again with the same bits and key keeps the document already signed, so
  * its `validFrom` and its signature change only when its content does or its hour runs out.
- * Never called inside a transaction. Verifiers may cache it until its `validUntil` (one hour).
+ * Verifiers may cache it until its `validUntil` (one hour).
  */
 export async function statusListCredential(state: CredentialsState, ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
   return (await signedStatusList(state, ctx, tenantId, purpose, list)).document;
@@ -77,6 +77,7 @@ export async function statusListCredential(state: CredentialsState, ctx: Operati
 export async function signedStatusList(state: CredentialsState, ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<SignedStatusList> {
   const cacheKey = `${tenantId}|${purpose}|${list}`;
   const load = (previous: SignedStatusList | undefined) => readAndSign(state, ctx, tenantId, purpose, list, previous);
+  if (insideTransaction(ctx)) return load(undefined);
   const keys = await tenantKeys(state, ctx, tenantId);
   let signed = await state.statusLists.get(cacheKey, load);
   // Signed by a key that is no longer the active one (a rotation seen through the keys first).

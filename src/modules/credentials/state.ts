@@ -24,6 +24,15 @@ export interface CredentialsOptions {
 }
 
 export const DEFAULT_CACHE_TTL_MS = 5_000;
+
+/**
+ * Whether the call runs inside a transaction (another module's operation calling ours in process
+ * joins its caller's): then nothing is read from or kept in memory, and status positions are
+ * reserved in that transaction, one at a time, so that its rollback takes them back with it.
+ */
+export function insideTransaction(ctx: { db: { isTransaction: boolean } }): boolean {
+  return ctx.db.isTransaction;
+}
 export const DEFAULT_STATUS_BLOCK = 100;
 /** A proof naming a key the cache lacks reads the issuer's keys again, at most this often. */
 export const KEY_MISS_RELOAD_MS = 1_000;
