@@ -1,7 +1,10 @@
 import { parse } from 'csv-parse/sync';
+import { CompiledQuery } from 'kysely';
 import { isSevaError, newId, sql, tenantCovers, type FieldProblem, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
-import { claimsHash, mobileIndex, normaliseMobile, signAndInsertMany, validityOf, type IssueInput, type PreparedIssue } from './issuance.js';
+import { claimsHash, documentSigner, INSERTED, issuanceType, issuedEvent, mobileIndex, normaliseMobile, reserveStatusPositions, signRow, statusPosition, validityOf, type IssueInput, type PreparedIssue, type SignedRow } from './issuance.js';
+import { keysChanged, signingKey } from './keys.js';
+import type { CredentialsState } from './state.js';
 import { checkClaims, findType, type CredentialType } from './types.js';
 
 /**
@@ -230,44 +233,109 @@ export async function getBulkJob(ctx: OperationContext, id: string, withFailedRo
 
 type Outcome = { rowNo: number; status: 'issued' | 'existing' | 'failed'; credentialId: string | null; error: FieldProblem[] | null };
 
+/** Rows whose signatures are made at once on the thread pool, between two turns of the event loop. */
+const SIGN_CHUNK = 64;
+
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * Issues the pending rows of a job, one transaction per batch, until none is left. Safe to run
- * twice at once (a resumed job while a slow worker still runs): each batch claims its rows with
- * `for update skip locked`.
+ * Issues the pending rows of a job in batches until none is left. Each batch is read and signed
+ * outside any transaction, then committed by one short transaction (`commitBatch`); batch n + 1
+ * is read and signed while batch n's transaction runs, so the database and this thread work at
+ * once. Safe to run twice at once (a resumed job while a slow worker still runs): a batch's
+ * transaction claims its rows with `for update skip locked` and issues only those still pending;
+ * what another runner claimed first was signed for nothing (its positions stay unused zeros).
  */
-export async function runBulkJob(ctx: OperationContext, jobId: string): Promise<void> {
+export async function runBulkJob(state: CredentialsState, ctx: OperationContext, jobId: string): Promise<void> {
+  // Sent again (a start's resumption, the sweep) while this process runs it: one runner is enough.
+  if (state.bulkRunners.has(jobId)) return;
+  state.bulkRunners.add(jobId);
+  try {
+    await runJob(state, ctx, jobId);
+  } finally {
+    state.bulkRunners.delete(jobId);
+  }
+}
+
+async function runJob(state: CredentialsState, ctx: OperationContext, jobId: string): Promise<void> {
   const job = (await ctx.db.selectFrom('bulk_jobs').selectAll().where('id', '=', jobId).executeTakeFirst()) as BulkJobRow | undefined;
   if (!job || job.status === 'completed' || job.status === 'failed') return;
-  const type = await findType(ctx, job.tenant_id, job.type_code);
+  const type = await issuanceType(state, ctx, job.tenant_id, job.type_code);
   if (!type) {
     await finish(ctx, job, 'failed');
     return;
   }
   await sql`update credentials.bulk_jobs set status = 'running', started_at = coalesce(started_at, now()), heartbeat_at = now() where id = ${jobId} and status in ('queued', 'running')`.execute(ctx.db);
-  while (await issueBatch(ctx, job, type)) {
-    // Between batches, let the process serve requests: on the embedded database every query
-    // settles without I/O, so a loop of batches would otherwise hold the event loop to the end.
-    await new Promise((resolve) => setImmediate(resolve));
+  const clock = { mark: performance.now() };
+  let inFlight: Promise<CommitResult> | undefined;
+  let after = 0;
+  // Rows read but not claimed (another runner held them) are looked at again in one more pass;
+  // what is still pending after it is that runner's to finish.
+  let missed = false;
+  let passes = 1;
+  for (;;) {
+    const rows = await pendingRows(ctx, job, after);
+    if (rows.length === 0) {
+      if (inFlight) missed = (await inFlight).missed || missed;
+      inFlight = undefined;
+      if (!missed || passes >= 2) break;
+      passes++;
+      after = 0;
+      missed = false;
+      continue;
+    }
+    const from = after;
+    after = Number(rows[rows.length - 1]!.row_no);
+    let batch = await prepareBatch(state, ctx, job, type, rows, from);
+    if (inFlight) missed = (await inFlight).missed || missed;
+    inFlight = commitBatch(ctx, job, type, batch, clock).catch(async (err: unknown) => {
+      if (!(err instanceof KeyNotActive)) throw err;
+      // The key was rotated away since the batch was signed: sign it again with the active one.
+      keysChanged(state, job.tenant_id);
+      batch = await prepareBatch(state, ctx, job, type, rows, from);
+      return commitBatch(ctx, job, type, batch, clock);
+    });
+    // Awaited before the next batch commits; until then a failure must not count as unhandled.
+    inFlight.catch(() => {});
+    // On the embedded database every query settles without I/O: let requests in between batches.
+    await yieldToEvents();
   }
   await finish(ctx, job, 'completed');
 }
 
-async function issueBatch(ctx: OperationContext, job: BulkJobRow, type: CredentialType): Promise<boolean> {
-  const started = performance.now();
-  return ctx.transaction(async (tx) => {
-    const rows = (await tx.db
-      .selectFrom('bulk_rows')
-      .select(['job_id', 'row_no', 'source_ref', 'subject_id', 'mobile_bidx', 'claims', 'valid_from', 'valid_until'])
-      .where('job_id', '=', job.id)
-      .where('status', '=', 'pending')
-      .orderBy('row_no')
-      .limit(Number(job.batch_size))
-      .forUpdate()
-      .skipLocked()
-      .execute()) as BulkRow[];
-    if (rows.length === 0) return false;
-    const inputs = rows.map((r): IssueInput & { rowNo: number; mobileBidx: string | null } => ({
-      rowNo: Number(r.row_no),
+/** The next pending rows after `after`, read without a lock (the batch's transaction claims them). */
+async function pendingRows(ctx: OperationContext, job: BulkJobRow, after: number): Promise<BulkRow[]> {
+  return (await ctx.db
+    .selectFrom('bulk_rows')
+    .select(['job_id', 'row_no', 'source_ref', 'subject_id', 'mobile_bidx', 'claims', 'valid_from', 'valid_until'])
+    .where('job_id', '=', job.id)
+    .where('status', '=', 'pending')
+    .where('row_no', '>', after)
+    .orderBy('row_no')
+    .limit(Number(job.batch_size))
+    .execute()) as BulkRow[];
+}
+
+type BatchInput = IssueInput & { rowNo: number; mobileBidx: string | null; hash: string };
+
+interface PreparedBatch {
+  /** The rows read: the pending ones numbered after `after`, up to `last`. */
+  after: number;
+  last: number;
+  inputs: BatchInput[];
+  /** Rows whose source already had a credential when the batch was read (judged again if claimed). */
+  known: Map<string, { id: string; hash: string }>;
+  /** Signed credentials of the other rows, by row number. */
+  signed: Map<number, SignedRow>;
+  kid: string;
+}
+
+class KeyNotActive extends Error {}
+
+/** Reads what the batch's sources already have, reserves status positions and signs the rest: outside any transaction. */
+async function prepareBatch(state: CredentialsState, ctx: OperationContext, job: BulkJobRow, type: CredentialType, rows: BulkRow[], after: number): Promise<PreparedBatch> {
+  const inputs = rows.map((r): BatchInput => {
+    const input: IssueInput = {
       tenantId: job.tenant_id,
       type: job.type_code,
       sourceRef: r.source_ref,
@@ -275,66 +343,186 @@ async function issueBatch(ctx: OperationContext, job: BulkJobRow, type: Credenti
       claims: (typeof r.claims === 'string' ? JSON.parse(r.claims) : r.claims) as Record<string, unknown>,
       validFrom: r.valid_from ?? undefined,
       validUntil: r.valid_until ?? undefined,
-      mobileBidx: r.mobile_bidx,
-    }));
-    const hashes = new Map(inputs.map((i) => [i.rowNo, claimsHash(i, i.mobileBidx)]));
-    const current = async (refs: string[]) =>
-      new Map(
-        (
-          await tx.db
-            .selectFrom('credentials')
-            .select(['id', 'source_ref', 'claims_hash'])
-            .where('tenant_id', '=', job.tenant_id)
-            .where('type_code', '=', job.type_code)
-            .where('replaced_by', 'is', null)
-            .where('source_ref', 'in', refs)
-            .execute()
-        ).map((c) => [String(c.source_ref), { id: String(c.id), hash: String(c.claims_hash) }]),
-      );
-    const outcomes = new Map<number, Outcome>();
-    const judge = (input: (typeof inputs)[number], found: { id: string; hash: string }) =>
-      outcomes.set(
-        input.rowNo,
-        found.hash === hashes.get(input.rowNo)
-          ? { rowNo: input.rowNo, status: 'existing', credentialId: found.id, error: null }
-          : { rowNo: input.rowNo, status: 'failed', credentialId: found.id, error: [{ path: 'sourceRef', message: 'already issued with other claims (CREDENTIAL_SOURCE_CONFLICT)' }] },
-      );
-    const before = await current(inputs.map((i) => i.sourceRef));
-    const fresh: PreparedIssue[] = [];
-    for (const input of inputs) {
-      const found = before.get(input.sourceRef);
-      if (found) judge(input, found);
-      else {
-        const { rowNo: _rowNo, mobileBidx, ...issue } = input;
-        fresh.push({ input: issue, hash: hashes.get(input.rowNo)!, validity: validityOf(type, issue), mobileBidx, id: newId('cred'), replaces: null, bulkJobId: job.id });
-      }
+    };
+    return { ...input, rowNo: Number(r.row_no), mobileBidx: r.mobile_bidx, hash: claimsHash(input, r.mobile_bidx) };
+  });
+  const known = await currentCredentials(ctx.db, job, inputs.map((i) => i.sourceRef));
+  const fresh = inputs.filter((i) => !known.has(i.sourceRef));
+  const key = await signingKey(state, ctx, job.tenant_id);
+  const signed = new Map<number, SignedRow>();
+  if (fresh.length > 0) {
+    const { first, seed } = await reserveStatusPositions(ctx, job.tenant_id, fresh.length);
+    const created = new Date();
+    const sign = documentSigner(ctx, type, key, job.tenant_id, created);
+    // A chunk's signatures are made on the thread pool at once; awaiting them lets the batch in
+    // flight and requests go on between chunks.
+    for (let at = 0; at < fresh.length; at += SIGN_CHUNK) {
+      const chunk = fresh.slice(at, at + SIGN_CHUNK).map(({ rowNo, mobileBidx, hash, ...issue }, j) => {
+        const item: PreparedIssue = { input: issue, hash, validity: validityOf(type, issue), mobileBidx, id: newId('cred'), replaces: null, bulkJobId: job.id };
+        return signRow(ctx, type, key, item, statusPosition(seed, first + at + j), created, sign).then((row) => signed.set(rowNo, row));
+      });
+      await Promise.all(chunk);
     }
-    const inserted = await signAndInsertMany(ctx, tx, type, fresh);
+  }
+  return { after, last: Number(rows[rows.length - 1]!.row_no), inputs, known, signed, kid: key.kid };
+}
+
+async function currentCredentials(db: OperationContext['db'], job: BulkJobRow, refs: string[]): Promise<Map<string, { id: string; hash: string }>> {
+  if (refs.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('credentials')
+    .select(['id', 'source_ref', 'claims_hash'])
+    .where('tenant_id', '=', job.tenant_id)
+    .where('type_code', '=', job.type_code)
+    .where('replaced_by', 'is', null)
+    .where('source_ref', 'in', refs)
+    .execute();
+  return new Map(rows.map((c) => [String(c.source_ref), { id: String(c.id), hash: String(c.claims_hash) }]));
+}
+
+type CommitResult = { claimed: number; missed: boolean };
+
+/**
+ * Statement texts by row count: a batch's thousands of values are written as numbered parameters
+ * straight away (a query builder makes and freezes an object per value), and the same text each
+ * batch lets PostgreSQL keep it prepared.
+ */
+const texts = new Map<string, string>();
+
+function textFor(key: string, make: () => string): string {
+  let text = texts.get(key);
+  if (text === undefined) {
+    if (texts.size >= 64) texts.clear();
+    texts.set(key, (text = make()));
+  }
+  return text;
+}
+
+function placeholders(rows: number, columns: number, offset: number, casts: readonly string[] = []): string {
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < columns; c++) cells.push(`$${offset + r * columns + c + 1}${casts[c] ?? ''}`);
+    tuples.push(`(${cells.join(', ')})`);
+  }
+  return tuples.join(', ');
+}
+
+/**
+ * The pending rows of the batch's range (the rows read: none becomes pending again), locked, with
+ * the signing key held active (`for share`); none when the key is no longer active.
+ */
+function claimRows(jobId: string, batch: PreparedBatch): CompiledQuery {
+  return CompiledQuery.raw(
+    `select b.row_no from credentials.bulk_rows b join credentials.signing_keys k on k.kid = $4 and k.status = 'active'
+      where b.job_id = $1 and b.row_no > $2 and b.row_no <= $3 and b.status = 'pending'
+      for update of b skip locked for share of k`,
+    [jobId, batch.after, batch.last, batch.kid],
+  );
+}
+
+/**
+ * The batch's credentials in one insert, their rows marked issued by the same statement; a source
+ * taken meanwhile is left out (`on conflict do nothing`), its row left to the caller. A job's
+ * sources are distinct, so a credential's source names its row.
+ */
+function insertCredentials(jobId: string, batch: PreparedBatch, rows: SignedRow[]): CompiledQuery {
+  const columns = INSERTED.length;
+  const text = textFor(`credentials:${rows.length}`, () => {
+    const names = INSERTED.map((c) => `"${c}"`).join(', ');
+    return `with ins as (insert into credentials.credentials (${names}) values ${placeholders(rows.length, columns, 3)}
+        on conflict (tenant_id, type_code, source_ref) where replaced_by is null do nothing returning id, source_ref),
+      marked as (update credentials.bulk_rows r set status = 'issued', credential_id = ins.id from ins
+        where r.job_id = $1 and r.row_no > $2 and r.row_no <= $3 and r.source_ref = ins.source_ref)
+      select id, source_ref from ins`;
+  });
+  const parameters: unknown[] = [jobId, batch.after, batch.last];
+  for (const row of rows) for (const column of INSERTED) parameters.push(row[column]);
+  return CompiledQuery.raw(text, parameters);
+}
+
+/** Each row's outcome, one update for the batch. */
+function markRows(jobId: string, outcomes: Outcome[]): CompiledQuery {
+  const text = textFor(`rows:${outcomes.length}`, () => {
+    const values = placeholders(outcomes.length, 4, 1, ['::int', '', '', '::jsonb']);
+    return `update credentials.bulk_rows r set status = v.status, credential_id = v.credential_id, error = v.error from (values ${values}) as v(row_no, status, credential_id, error) where r.job_id = $1 and r.row_no = v.row_no`;
+  });
+  const parameters: unknown[] = [jobId];
+  for (const o of outcomes) parameters.push(o.rowNo, o.status, o.credentialId, o.error ? JSON.stringify(o.error) : null);
+  return CompiledQuery.raw(text, parameters);
+}
+
+/**
+ * One batch's transaction: claims the rows still pending (`for update skip locked`) while holding
+ * the signing key active until commit (`for share`: a rotation waits for the batch), inserts the
+ * credentials and marks their rows issued in one statement, judges the rows whose source was
+ * taken, and ends with one statement that counts the rows on the job with the events (one per
+ * credential) and the batch's audit entry.
+ */
+async function commitBatch(ctx: OperationContext, job: BulkJobRow, type: CredentialType, batch: PreparedBatch, clock: { mark: number }): Promise<CommitResult> {
+  return ctx.transaction(async (tx) => {
+    const claimedRows = (await tx.db.executeQuery(claimRows(job.id, batch))).rows as Array<{ row_no: number }>;
+    const claimed = new Set(claimedRows.map((r) => Number(r.row_no)));
+    const missed = claimed.size < batch.inputs.length;
+    if (claimed.size === 0) {
+      const active = await tx.db.selectFrom('signing_keys').select('kid').where('kid', '=', batch.kid).where('status', '=', 'active').executeTakeFirst();
+      if (!active) throw new KeyNotActive();
+      return { claimed: 0, missed };
+    }
+    const mine = batch.inputs.filter((i) => claimed.has(i.rowNo));
+    const values = mine.flatMap((i) => {
+      const row = batch.signed.get(i.rowNo);
+      return row ? [row] : [];
+    });
+    const inserted = values.length > 0 ? ((await tx.db.executeQuery(insertCredentials(job.id, batch, values))).rows as Array<{ id: string; source_ref: string }>) : [];
     const bySource = new Map(inserted.map((r) => [r.source_ref, r.id]));
-    const lost = inputs.filter((i) => !outcomes.has(i.rowNo) && !bySource.has(i.sourceRef));
-    const winners = lost.length > 0 ? await current(lost.map((i) => i.sourceRef)) : new Map();
-    for (const input of inputs) {
-      if (outcomes.has(input.rowNo)) continue;
-      const id = bySource.get(input.sourceRef);
-      if (id) outcomes.set(input.rowNo, { rowNo: input.rowNo, status: 'issued', credentialId: id, error: null });
-      else judge(input, winners.get(input.sourceRef)!);
+    // Sources taken since the batch was read, or known then: their credential decides the row.
+    const taken = mine.filter((i) => !bySource.has(i.sourceRef));
+    const outcomes: Outcome[] = [];
+    if (taken.length > 0) {
+      const winners = await currentCredentials(tx.db, job, taken.map((i) => i.sourceRef));
+      for (const input of taken) {
+        const found = winners.get(input.sourceRef)!;
+        outcomes.push(
+          found.hash === input.hash
+            ? { rowNo: input.rowNo, status: 'existing', credentialId: found.id, error: null }
+            : { rowNo: input.rowNo, status: 'failed', credentialId: found.id, error: [{ path: 'sourceRef', message: 'already issued with other claims (CREDENTIAL_SOURCE_CONFLICT)' }] },
+        );
+      }
+      await tx.db.executeQuery(markRows(job.id, outcomes));
     }
-    const all = [...outcomes.values()];
-    const values = sql.join(all.map((o) => sql`(${o.rowNo}::int, ${o.status}, ${o.credentialId}, ${o.error ? JSON.stringify(o.error) : null}::jsonb)`));
-    await sql`update credentials.bulk_rows r set status = v.status, credential_id = v.credential_id, error = v.error
-      from (values ${values}) as v(row_no, status, credential_id, error) where r.job_id = ${job.id} and r.row_no = v.row_no`.execute(tx.db);
-    const count = (status: Outcome['status']) => all.filter((o) => o.status === status).length;
-    const busy = Math.round(performance.now() - started);
-    await sql`update credentials.bulk_jobs set processed = processed + ${all.length}, issued = issued + ${count('issued')}, existing = existing + ${count('existing')},
-      failed = failed + ${count('failed')}, heartbeat_at = now(), busy_ms = busy_ms + ${busy} where id = ${job.id}`.execute(tx.db);
+    for (const input of mine) {
+      const row = batch.signed.get(input.rowNo);
+      if (row && bySource.get(input.sourceRef) === row.id) await tx.emit(issuedEvent(type, row));
+    }
+    const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
     await tx.audit({
       action: 'credentials.bulk.batch_issued',
       entityType: 'bulk_job',
       entityId: job.id,
       tenantId: job.tenant_id,
-      data: { type: job.type_code, rows: [inputs[0]!.rowNo, inputs[inputs.length - 1]!.rowNo], issued: inserted.map((r) => r.id), existing: count('existing'), failed: count('failed') },
+      data: { type: job.type_code, rows: [mine[0]!.rowNo, mine[mine.length - 1]!.rowNo], issued: inserted.map((r) => r.id), existing: count('existing'), failed: count('failed') },
     });
-    return true;
+    // Issuing time: this runner's wall clock since its previous batch committed (batches overlap).
+    const now = performance.now();
+    const busy = Math.round(now - clock.mark);
+    await tx.lastWrite(
+      tx.db
+        .updateTable('bulk_jobs')
+        .set((eb) => ({
+          processed: eb('processed', '+', mine.length),
+          issued: eb('issued', '+', inserted.length),
+          existing: eb('existing', '+', count('existing')),
+          failed: eb('failed', '+', count('failed')),
+          busy_ms: eb('busy_ms', '+', busy),
+          heartbeat_at: sql`now()`,
+        }))
+        .where('id', '=', job.id)
+        .returning('id'),
+      () => CredentialErrors.bulkJobNotFound(),
+    );
+    clock.mark = now;
+    return { claimed: claimed.size, missed };
   });
 }
 

@@ -5,46 +5,78 @@
  */
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-const B58_MAP = new Map([...B58].map((c, i) => [c, i]));
+
+/** Base58 digits are worked out five at a time: 58^5 < 2^30, and a limb times 2^16 stays exact in a double. */
+const B58_LIMB = 58 ** 5;
 
 export function base58btcEncode(bytes: Uint8Array): string {
   let zeros = 0;
   while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
-  const digits: number[] = [];
-  for (let i = zeros; i < bytes.length; i++) {
-    let carry = bytes[i]!;
-    for (let j = 0; j < digits.length; j++) {
-      carry += digits[j]! << 8;
-      digits[j] = carry % 58;
-      carry = Math.floor(carry / 58);
+  // The number in limbs of base 58^5, least significant first, fed 16 bits at a time.
+  const limbs: number[] = [];
+  let i = zeros;
+  if ((bytes.length - zeros) % 2 === 1) limbs.push(bytes[i++]!);
+  for (; i < bytes.length; i += 2) {
+    let carry = (bytes[i]! << 8) | bytes[i + 1]!;
+    for (let j = 0; j < limbs.length; j++) {
+      const value = limbs[j]! * 65536 + carry;
+      carry = Math.floor(value / B58_LIMB);
+      limbs[j] = value - carry * B58_LIMB;
     }
     while (carry > 0) {
-      digits.push(carry % 58);
-      carry = Math.floor(carry / 58);
+      const next = Math.floor(carry / B58_LIMB);
+      limbs.push(carry - next * B58_LIMB);
+      carry = next;
     }
   }
-  return '1'.repeat(zeros) + digits.reverse().map((d) => B58[d]).join('');
+  let out = '';
+  for (let j = 0; j < limbs.length; j++) {
+    let limb = limbs[j]!;
+    const last = j === limbs.length - 1;
+    for (let k = 0; k < 5 && (!last || limb > 0); k++) {
+      out = B58[limb % 58]! + out;
+      limb = Math.floor(limb / 58);
+    }
+  }
+  return '1'.repeat(zeros) + out;
 }
+
+const B58_CODES = new Int8Array(128).fill(-1);
+for (let i = 0; i < B58.length; i++) B58_CODES[B58.charCodeAt(i)] = i;
 
 export function base58btcDecode(text: string): Uint8Array {
   let zeros = 0;
   while (zeros < text.length && text[zeros] === '1') zeros++;
-  const bytes: number[] = [];
-  for (let i = zeros; i < text.length; i++) {
-    const value = B58_MAP.get(text[i]!);
-    if (value === undefined) throw new Error(`not base58btc: '${text[i]}'`);
-    let carry = value;
-    for (let j = 0; j < bytes.length; j++) {
-      carry += bytes[j]! * 58;
-      bytes[j] = carry & 0xff;
-      carry >>= 8;
+  // Bytes of the number in limbs of 2^24, least significant first, fed up to four base58 digits
+  // at a time (58^4 × 2^24 stays exact in a double).
+  const limbs: number[] = [];
+  for (let i = zeros; i < text.length; ) {
+    let group = 0;
+    let scale = 1;
+    for (const end = Math.min(i + 4, text.length); i < end; i++) {
+      const code = text.charCodeAt(i);
+      const value = code < 128 ? B58_CODES[code]! : -1;
+      if (value < 0) throw new Error(`not base58btc: '${text[i]}'`);
+      group = group * 58 + value;
+      scale *= 58;
+    }
+    let carry = group;
+    for (let j = 0; j < limbs.length; j++) {
+      const next = limbs[j]! * scale + carry;
+      carry = Math.floor(next / 0x1000000);
+      limbs[j] = next - carry * 0x1000000;
     }
     while (carry > 0) {
-      bytes.push(carry & 0xff);
-      carry >>= 8;
+      limbs.push(carry % 0x1000000);
+      carry = Math.floor(carry / 0x1000000);
     }
   }
-  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...bytes.reverse()]);
+  const bytes: number[] = [];
+  for (const limb of limbs) bytes.push(limb & 0xff, (limb >> 8) & 0xff, (limb >> 16) & 0xff);
+  while (bytes.length > 0 && bytes[bytes.length - 1] === 0) bytes.pop();
+  const out = new Uint8Array(zeros + bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[out.length - 1 - i] = bytes[i]!;
+  return out;
 }
 
 /** Multibase base58btc: `z` + base58btc. */

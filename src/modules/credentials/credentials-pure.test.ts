@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import jsQRModule from 'jsqr';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,28 @@ describe('codecs', () => {
     const multikey = ed25519Multikey(raw);
     expect(multikey).toMatch(/^z6Mk/);
     expect(ed25519FromMultikey(multikey)).toEqual(raw);
+  });
+
+  it('base58btc agrees with a plain big-integer conversion on every length up to 80 bytes', () => {
+    const alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+    const reference = (bytes: Uint8Array) => {
+      let n = 0n;
+      for (const b of bytes) n = n * 256n + BigInt(b);
+      let out = '';
+      for (; n > 0n; n /= 58n) out = alphabet[Number(n % 58n)] + out;
+      return '1'.repeat(bytes.findIndex((b) => b !== 0) === -1 ? bytes.length : bytes.findIndex((b) => b !== 0)) + out;
+    };
+    for (let length = 0; length <= 80; length++) {
+      for (const fill of ['random', 'zeros', 'ones', 'leading'] as const) {
+        const bytes = fill === 'random' ? Uint8Array.from(randomBytes(length)) : new Uint8Array(length).fill(fill === 'ones' ? 255 : 0);
+        if (fill === 'leading' && length > 2) bytes.set(randomBytes(length - 2), 2);
+        const text = base58btcEncode(bytes);
+        expect(text, `${fill} ${length}`).toBe(reference(bytes));
+        expect(base58btcDecode(text)).toEqual(bytes);
+      }
+    }
+    expect(() => base58btcDecode('z0O')).toThrow(/not base58btc/);
+    expect(() => base58btcDecode('zé')).toThrow(/not base58btc/);
   });
 });
 
@@ -124,6 +146,19 @@ describe('status positions', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => permuteStatusIndex('seed-b', 0, n))).not.toEqual(first);
     expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => permuteStatusIndex('seed-a', 1, n))).not.toEqual(first);
   });
+
+  it('never move: positions already issued stay where the first implementation put them', () => {
+    // Computed with the HMAC-per-round implementation the round tables replaced.
+    const pinned: Array<[string, number, number, number]> = [
+      ['seed-a', 0, 0, 107695],
+      ['seed-a', 0, 1, 70379],
+      ['seed-a', 0, 131071, 75964],
+      ['seed-a', 3, 77, 110019],
+      ['Zx9_base64url-seed', 0, 4242, 99965],
+      ['Zx9_base64url-seed', 1, 100000, 60121],
+    ];
+    expect(pinned.map(([seed, list, n]) => permuteStatusIndex(seed, list, n))).toEqual(pinned.map((p) => p[3]));
+  });
 });
 
 /** An issuer of two keys (the first rotated out) and one credential signed by each. */
@@ -172,6 +207,23 @@ function fixture() {
 
 describe('verifyCredential (pure)', () => {
   const now = new Date('2026-06-01T00:00:00Z');
+
+  it('hashes with a SHA-256 it is handed (a server’s synchronous one) as with Web Crypto’s', async () => {
+    const f = fixture();
+    const statusLists = { [f.listUrl]: f.statusList([3]) };
+    const nodeSha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();
+    for (const [credential, expected] of [
+      [f.credential('new', 1), { verified: true, status: 'active' }],
+      [f.credential('old', 3), { verified: false, status: 'revoked' }],
+    ] as const) {
+      const web = await verifyCredential(credential, { trustList: f.trustList, statusLists, now });
+      expect(web).toMatchObject(expected);
+      expect(await verifyCredential(credential, { trustList: f.trustList, statusLists, now, sha256: nodeSha256 })).toEqual(web);
+    }
+    // The hash handed is the one used: a wrong one breaks every proof.
+    const wrong = await verifyCredential(f.credential('new', 1), { trustList: f.trustList, now, sha256: (data) => nodeSha256(Uint8Array.from([...data, 0])) });
+    expect(wrong).toMatchObject({ verified: false, problems: [{ check: 'proof', message: 'the signature does not match the credential' }] });
+  });
 
   it('verifies with the active key and with a rotated-out key; a key off the trust list fails', async () => {
     const f = fixture();

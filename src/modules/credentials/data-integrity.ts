@@ -22,7 +22,12 @@ export function ed25519PrivateKey(pkcs8: Uint8Array): KeyObject {
 
 /** Adds an `eddsa-jcs-2022` proof to `document` (which must not carry one) and answers the secured copy. */
 export function addJcsProof(document: JsonObject, key: { privateKey: KeyObject; verificationMethod: string }, created = new Date()): JsonObject {
-  if ('proof' in document) throw new Error('the document already carries a proof');
+  const { proofConfig, hashData } = jcsProofInputs(document, key, created, document['@context']);
+  return { ...document, proof: { ...proofConfig, proofValue: multibaseEncode(sign(null, hashData(document), key.privateKey)) } };
+}
+
+function jcsProofInputs(document: JsonObject | undefined, key: { verificationMethod: string }, created: Date, context: unknown) {
+  if (document && 'proof' in document) throw new Error('the document already carries a proof');
   const proofConfig: JsonObject = {
     type: 'DataIntegrityProof',
     cryptosuite: CRYPTOSUITE,
@@ -30,8 +35,24 @@ export function addJcsProof(document: JsonObject, key: { privateKey: KeyObject; 
     verificationMethod: key.verificationMethod,
     proofPurpose: 'assertionMethod',
   };
-  if (document['@context'] !== undefined) proofConfig['@context'] = document['@context'];
-  const hashData = Buffer.concat([sha256(jcs(proofConfig)), sha256(jcs(document))]);
-  const signature = sign(null, hashData, key.privateKey);
-  return { ...document, proof: { ...proofConfig, proofValue: multibaseEncode(signature) } };
+  if (context !== undefined) proofConfig['@context'] = context;
+  const configHash = sha256(jcs(proofConfig));
+  return { proofConfig, hashData: (doc: JsonObject) => Buffer.concat([configHash, sha256(jcs(doc))]) };
+}
+
+/**
+ * Signs documents of one `@context` with one key and one `created` time: the proof configuration
+ * is the same for all of them, so its canonical form is hashed once (a bulk batch signs
+ * thousands), and Ed25519 runs on libuv's thread pool, so the event loop canonicalizes the next
+ * documents meanwhile. Each document must carry that `@context` and no proof.
+ */
+export function jcsSigner(key: { privateKey: KeyObject; verificationMethod: string }, created: Date, context: unknown): (document: JsonObject) => Promise<JsonObject> {
+  const { proofConfig, hashData } = jcsProofInputs(undefined, key, created, context);
+  const contextText = jcs(context ?? null);
+  return async (document) => {
+    if ('proof' in document) throw new Error('the document already carries a proof');
+    if (jcs(document['@context'] ?? null) !== contextText) throw new Error('the document’s @context is not the signer’s');
+    const signature = await new Promise<Buffer>((resolve, reject) => sign(null, hashData(document), key.privateKey, (err, value) => (err ? reject(err) : resolve(value))));
+    return { ...document, proof: { ...proofConfig, proofValue: multibaseEncode(signature) } };
+  };
 }

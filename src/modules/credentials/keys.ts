@@ -3,6 +3,7 @@ import { newId, sql, type OperationContext, type SevaConfig, type TxContext } fr
 import { base64urlDecode, ed25519Multikey } from './codecs.js';
 import { ed25519PrivateKey } from './data-integrity.js';
 import { CredentialErrors } from './errors.js';
+import { insideTransaction, type CredentialsState } from './state.js';
 import type { TrustedKey, TrustList } from './verify.js';
 
 /**
@@ -24,10 +25,21 @@ export const ISSUER_PATH = '/api/credentials/v1/issuers';
  * which is where did:web resolves `did:web:<host>:api:credentials:v1:issuers:<tenant>` (a port is `%3A`).
  */
 export function issuerDid(config: Readonly<SevaConfig>, tenantId: string): string {
-  const url = new URL(`${publicBase(config)}${ISSUER_PATH}/${tenantId}`);
-  const segments = url.pathname.split('/').filter(Boolean).map(encodeURIComponent);
-  return ['did:web', encodeURIComponent(url.host), ...segments].join(':');
+  let known = dids.get(config);
+  if (!known) dids.set(config, (known = new Map()));
+  let did = known.get(tenantId);
+  if (did === undefined) {
+    const url = new URL(`${publicBase(config)}${ISSUER_PATH}/${tenantId}`);
+    const segments = url.pathname.split('/').filter(Boolean).map(encodeURIComponent);
+    did = ['did:web', encodeURIComponent(url.host), ...segments].join(':');
+    if (known.size >= 10_000) known.clear();
+    known.set(tenantId, did);
+  }
+  return did;
 }
+
+/** Issuer DIDs per configuration and tenant: every credential names one, and parsing a URL costs more than signing's bookkeeping. */
+const dids = new WeakMap<Readonly<SevaConfig>, Map<string, string>>();
 
 export function tenantOfIssuer(config: Readonly<SevaConfig>, did: string): string | undefined {
   const prefix = issuerDid(config, 'TENANT').replace(/TENANT$/, '');
@@ -67,23 +79,76 @@ async function lockKeys(tx: TxContext, tenantId: string): Promise<KeyRow | undef
   return (await tx.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirst()) as KeyRow | undefined;
 }
 
+/** A tenant's keys as this process holds them: the trusted ones (active and rotated) and the active one's sealed private half. */
+export interface TenantKeys {
+  did: string;
+  /** Newest first, as the trust list and the DID document list them. */
+  trusted: TrustedKey[];
+  /** The tenant's part of the trust list, as the pure verifier takes it. */
+  trustList: TrustList;
+  active: Pick<KeyRow, 'kid' | 'tenant_id' | 'private_key_enc'> | undefined;
+}
+
 /**
- * The tenant's active signing key, made on first use. Runs inside the caller's transaction (the
- * issuance), so a key made for a credential that rolls back rolls back with it.
+ * The tenant's keys, from this process's memory (see `state.ts` for how stale they may be); read
+ * afresh, and not kept, inside a transaction (what is kept must be what committed).
  */
-export async function activeKey(ctx: OperationContext, tx: TxContext, tenantId: string): Promise<{ kid: string; privateKey: KeyObject }> {
-  let row = (await tx.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirst()) as KeyRow | undefined;
-  if (!row) {
-    // Sealing first: it may commit the tenant's data key in a transaction of its own.
-    const fresh = await newKeyRow(ctx, tenantId);
-    row = await lockKeys(tx, tenantId);
-    if (!row) {
-      await tx.db.insertInto('signing_keys').values({ ...fresh, status: 'active' }).execute();
-      await tx.audit({ action: 'credentials.key.created', entityType: 'signing_key', entityId: fresh.kid, tenantId, data: { alg: 'Ed25519' } });
-      row = { ...fresh, status: 'active', created_at: new Date(), rotated_at: null, retired_at: null };
-    }
+export function tenantKeys(state: CredentialsState, ctx: OperationContext, tenantId: string): Promise<TenantKeys> {
+  if (insideTransaction(ctx)) return loadTenantKeys(ctx, tenantId);
+  return state.keys.get(tenantId, () => loadTenantKeys(ctx, tenantId));
+}
+
+/** Reads the tenant's keys again, unless they were read less than `minAgeMs` ago (a proof naming a key the cache lacks). */
+export function reloadTenantKeys(state: CredentialsState, ctx: OperationContext, tenantId: string, minAgeMs: number): Promise<TenantKeys> {
+  if (insideTransaction(ctx)) return loadTenantKeys(ctx, tenantId);
+  return state.keys.reload(tenantId, () => loadTenantKeys(ctx, tenantId), minAgeMs);
+}
+
+async function loadTenantKeys(ctx: OperationContext, tenantId: string): Promise<TenantKeys> {
+  const rows = (await ctx.db
+    .selectFrom('signing_keys')
+    .select(['kid', 'tenant_id', 'public_multibase', 'status', 'private_key_enc'])
+    .where('tenant_id', '=', tenantId)
+    .where('status', '<>', 'retired')
+    .orderBy('created_at', 'desc')
+    .execute()) as KeyRow[];
+  const did = issuerDid(ctx.config, tenantId);
+  const trusted = rows.map((r): TrustedKey => ({ id: `${did}#${r.kid}`, type: 'Multikey', controller: did, publicKeyMultibase: r.public_multibase, status: r.status as TrustedKey['status'] }));
+  const active = rows.find((r) => r.status === 'active');
+  return { did, trusted, trustList: { issuers: trusted.length > 0 ? [{ id: did, keys: trusted }] : [] }, active: active && { kid: active.kid, tenant_id: active.tenant_id, private_key_enc: active.private_key_enc } };
+}
+
+/** What a key change of a tenant makes stale in this process: its keys and the status lists they signed. */
+export function keysChanged(state: CredentialsState, tenantId: string): void {
+  state.keys.forget(tenantId);
+  state.statusLists.forgetWhere((key) => key.startsWith(`${tenantId}|`));
+}
+
+/**
+ * The tenant's active signing key (cached), made on first use in a transaction of its own
+ * (audited, event `credentials.key.created`).
+ */
+export async function signingKey(state: CredentialsState, ctx: OperationContext, tenantId: string): Promise<{ kid: string; privateKey: KeyObject }> {
+  let keys = await tenantKeys(state, ctx, tenantId);
+  if (!keys.active) {
+    await createFirstKey(ctx, tenantId);
+    keysChanged(state, tenantId);
+    keys = await tenantKeys(state, ctx, tenantId);
+    if (!keys.active) throw new Error(`tenant ${tenantId} has no active signing key`);
   }
-  return { kid: row.kid, privateKey: await privateKeyOf(ctx, row) };
+  return { kid: keys.active.kid, privateKey: await privateKeyOf(ctx, keys.active) };
+}
+
+async function createFirstKey(ctx: OperationContext, tenantId: string): Promise<void> {
+  // Sealing first: it may commit the tenant's data key in a transaction of its own.
+  const fresh = await newKeyRow(ctx, tenantId);
+  await ctx.transaction(async (tx) => {
+    // Another request or process may have made it meanwhile.
+    if (await lockKeys(tx, tenantId)) return;
+    await tx.db.insertInto('signing_keys').values({ ...fresh, status: 'active' }).execute();
+    await tx.audit({ action: 'credentials.key.created', entityType: 'signing_key', entityId: fresh.kid, tenantId, data: { alg: 'Ed25519' } });
+    await tx.emit({ name: 'credentials.key.created', tenantId, payload: { tenantId, kid: fresh.kid } });
+  });
 }
 
 async function privateKeyOf(ctx: OperationContext, row: Pick<KeyRow, 'kid' | 'tenant_id' | 'private_key_enc'>): Promise<KeyObject> {
@@ -95,42 +160,41 @@ async function privateKeyOf(ctx: OperationContext, row: Pick<KeyRow, 'kid' | 'te
   return key;
 }
 
-export async function rotateKey(ctx: OperationContext, tenantId: string): Promise<{ kid: string; rotated: string | null }> {
+export async function rotateKey(state: CredentialsState, ctx: OperationContext, tenantId: string): Promise<{ kid: string; rotated: string | null }> {
   const fresh = await newKeyRow(ctx, tenantId);
-  const result = await ctx.transaction(async (tx) => {
-    const previous = await lockKeys(tx, tenantId);
-    if (previous) await tx.db.updateTable('signing_keys').set({ status: 'rotated', rotated_at: new Date() }).where('kid', '=', previous.kid).execute();
-    await tx.db.insertInto('signing_keys').values({ ...fresh, status: 'active' }).execute();
-    await tx.audit({ action: 'credentials.key.rotated', entityType: 'signing_key', entityId: fresh.kid, tenantId, data: { rotated: previous?.kid ?? null } });
-    await tx.emit({ name: 'credentials.key.rotated', tenantId, payload: { tenantId, kid: fresh.kid, rotated: previous?.kid ?? null } });
-    return { kid: fresh.kid, rotated: previous?.kid ?? null };
-  });
-  // Lists signed by the previous key stay valid, but new ones come from the new key.
-  keyChanged(tenantId);
-  return result;
+  try {
+    return await ctx.transaction(async (tx) => {
+      const previous = await lockKeys(tx, tenantId);
+      if (previous) await tx.db.updateTable('signing_keys').set({ status: 'rotated', rotated_at: new Date() }).where('kid', '=', previous.kid).execute();
+      await tx.db.insertInto('signing_keys').values({ ...fresh, status: 'active' }).execute();
+      await tx.audit({ action: 'credentials.key.rotated', entityType: 'signing_key', entityId: fresh.kid, tenantId, data: { rotated: previous?.kid ?? null } });
+      await tx.emit({ name: 'credentials.key.rotated', tenantId, payload: { tenantId, kid: fresh.kid, rotated: previous?.kid ?? null } });
+      return { kid: fresh.kid, rotated: previous?.kid ?? null };
+    });
+  } finally {
+    // New credentials and status lists use the new key from now on in this process.
+    keysChanged(state, tenantId);
+  }
 }
 
-/** Set by the module: what a key change of a tenant invalidates (its cached status lists). */
-let keyChanged: (tenantId: string) => void = () => {};
-export function onKeyChange(listener: (tenantId: string) => void): void {
-  keyChanged = listener;
-}
-
-export async function retireKey(ctx: OperationContext, tenantId: string, kid: string): Promise<{ kid: string; status: 'retired' }> {
-  const result = await ctx.transaction(async (tx) => {
-    await lockKeys(tx, tenantId);
-    const row = (await tx.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).where('tenant_id', '=', tenantId).executeTakeFirst()) as KeyRow | undefined;
-    if (!row) throw CredentialErrors.keyNotFound();
-    if (row.status === 'active') throw CredentialErrors.keyActive();
-    if (row.status !== 'retired') {
-      await tx.db.updateTable('signing_keys').set({ status: 'retired', retired_at: new Date() }).where('kid', '=', kid).execute();
-      await tx.audit({ action: 'credentials.key.retired', entityType: 'signing_key', entityId: kid, tenantId, data: {} });
-      await tx.emit({ name: 'credentials.key.retired', tenantId, payload: { tenantId, kid } });
-    }
-    return { kid, status: 'retired' as const };
-  });
-  keyChanged(tenantId);
-  return result;
+export async function retireKey(state: CredentialsState, ctx: OperationContext, tenantId: string, kid: string): Promise<{ kid: string; status: 'retired' }> {
+  try {
+    return await ctx.transaction(async (tx) => {
+      await lockKeys(tx, tenantId);
+      const row = (await tx.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).where('tenant_id', '=', tenantId).executeTakeFirst()) as KeyRow | undefined;
+      if (!row) throw CredentialErrors.keyNotFound();
+      if (row.status === 'active') throw CredentialErrors.keyActive();
+      if (row.status !== 'retired') {
+        await tx.db.updateTable('signing_keys').set({ status: 'retired', retired_at: new Date() }).where('kid', '=', kid).execute();
+        await tx.audit({ action: 'credentials.key.retired', entityType: 'signing_key', entityId: kid, tenantId, data: {} });
+        await tx.emit({ name: 'credentials.key.retired', tenantId, payload: { tenantId, kid } });
+      }
+      return { kid, status: 'retired' as const };
+    });
+  } finally {
+    // What the retired key signed stops verifying in this process at once.
+    keysChanged(state, tenantId);
+  }
 }
 
 function iso(value: Date | string | null): string | null {

@@ -62,21 +62,43 @@ export function proofInputs(secured: JsonObject): { proofConfig: JsonObject; uns
   return { proofConfig, unsecured, proofValue };
 }
 
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
+/** SHA-256 of bytes: Web Crypto by default; a server may hand a synchronous one (Web Crypto costs a thread hop per call). */
+export type Sha256 = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+const webSha256: Sha256 = async (data) => new Uint8Array(await crypto.subtle.digest('SHA-256', data));
 
 /** SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document)): the 64 bytes Ed25519 signs. */
-export async function hashData(proofConfig: JsonObject, unsecured: JsonObject): Promise<Uint8Array> {
-  const [config, document] = await Promise.all([sha256(jcs(proofConfig)), sha256(jcs(unsecured))]);
+export async function hashData(proofConfig: JsonObject, unsecured: JsonObject, sha256: Sha256 = webSha256): Promise<Uint8Array> {
+  const encoder = new TextEncoder();
+  const [config, document] = await Promise.all([sha256(encoder.encode(jcs(proofConfig))), sha256(encoder.encode(jcs(unsecured)))]);
   const out = new Uint8Array(64);
   out.set(config, 0);
   out.set(document, 32);
   return out;
 }
 
+/**
+ * Imported Ed25519 public keys by their bytes: importing costs about as much as hashing a
+ * credential, and a verifier sees the same few keys again and again.
+ */
+type WebCryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const importedKeys = new Map<string, Promise<WebCryptoKey>>();
+const IMPORTED_KEYS_KEPT = 1000;
+
+function importedKey(publicKey: Uint8Array): Promise<WebCryptoKey> {
+  const id = String.fromCharCode(...publicKey);
+  let key = importedKeys.get(id);
+  if (!key) {
+    if (importedKeys.size >= IMPORTED_KEYS_KEPT) importedKeys.delete(importedKeys.keys().next().value!);
+    key = crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+    key.catch(() => importedKeys.delete(id));
+    importedKeys.set(id, key);
+  }
+  return key;
+}
+
 /** Verifies an `eddsa-jcs-2022` proof with an Ed25519 public key (32 raw bytes). */
-export async function verifyJcsProof(secured: JsonObject, publicKey: Uint8Array): Promise<ProofCheck> {
+export async function verifyJcsProof(secured: JsonObject, publicKey: Uint8Array, sha256?: Sha256): Promise<ProofCheck> {
   const inputs = proofInputs(secured);
   if ('reason' in inputs) return { ok: false, reason: inputs.reason };
   if (inputs.proofConfig.cryptosuite !== CRYPTOSUITE) return { ok: false, reason: `cryptosuite ${String(inputs.proofConfig.cryptosuite)} is not ${CRYPTOSUITE}` };
@@ -88,8 +110,8 @@ export async function verifyJcsProof(secured: JsonObject, publicKey: Uint8Array)
   }
   if (signature.length !== 64) return { ok: false, reason: 'proofValue is not an Ed25519 signature' };
   if (publicKey.length !== 32) return { ok: false, reason: 'the key is not an Ed25519 public key' };
-  const key = await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
-  const valid = await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, await hashData(inputs.proofConfig, inputs.unsecured));
+  const key = await importedKey(publicKey);
+  const valid = await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, await hashData(inputs.proofConfig, inputs.unsecured, sha256));
   const method = (secured.proof as DataIntegrityProof).verificationMethod;
   return valid ? { ok: true, verificationMethod: method } : { ok: false, reason: 'the signature does not match the credential' };
 }

@@ -1,6 +1,7 @@
-import { systemActor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
+import { systemActor, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
 import { credentialView, mobileIndex, normaliseMobile, rootTenant, shortUrl, type CredentialRow } from './issuance.js';
+import type { CredentialsState } from './state.js';
 import { findType } from './types.js';
 import { verifyHere } from './verification.js';
 
@@ -11,9 +12,6 @@ import { verifyHere } from './verification.js';
  * platform (the citizen may not read contacts), for the caller's own user id only.
  */
 
-/** Captured when the module's routes are registered: a platform context for the identity call. */
-export const moduleState: { runtime?: ModuleRuntime } = {};
-
 export const OWN_READ = 'credentials.own.read';
 
 interface Contact {
@@ -23,10 +21,10 @@ interface Contact {
 }
 
 /** The blind index of the signed-in citizen's mobile, or undefined (not a citizen, no mobile). */
-async function citizenMobileIndex(ctx: OperationContext): Promise<string | undefined> {
+async function citizenMobileIndex(state: CredentialsState, ctx: OperationContext): Promise<string | undefined> {
   const actor = ctx.actor;
   if (actor.kind !== 'user' || !actor.tenantId) return undefined;
-  const platform = moduleState.runtime ? moduleState.runtime.context(systemActor('credentials.citizen'), ctx.requestId) : ctx;
+  const platform = state.runtime ? state.runtime.context(systemActor('credentials.citizen'), ctx.requestId) : ctx;
   const { items } = await platform.call<{ items: Contact[] }>('identity', 'listContacts', { tenant: actor.tenantId, userIds: [actor.id] });
   const me = items.find((c) => c.id === actor.id);
   const mobile = me?.kind === 'citizen' && me.mobile ? normaliseMobile(me.mobile) : undefined;
@@ -38,8 +36,8 @@ function ofRoot(root: string) {
 }
 
 /** The caller's credentials, newest first (corrected ones left out: their correction is listed). */
-export async function myCredentials(ctx: OperationContext) {
-  const bidx = await citizenMobileIndex(ctx);
+export async function myCredentials(state: CredentialsState, ctx: OperationContext) {
+  const bidx = await citizenMobileIndex(state, ctx);
   if (!bidx) return { items: [] };
   const rows = (await ctx.db
     .selectFrom('credentials')
@@ -71,8 +69,8 @@ export async function myCredentials(ctx: OperationContext) {
 }
 
 /** One of the caller's credentials, or 404 (someone else's looks like none). */
-export async function myCredential(ctx: OperationContext, id: string): Promise<CredentialRow> {
-  const bidx = await citizenMobileIndex(ctx);
+export async function myCredential(state: CredentialsState, ctx: OperationContext, id: string): Promise<CredentialRow> {
+  const bidx = await citizenMobileIndex(state, ctx);
   const row = bidx
     ? ((await ctx.db
         .selectFrom('credentials')
@@ -91,12 +89,12 @@ export async function myCredential(ctx: OperationContext, id: string): Promise<C
  * The public view behind a credential's short URL: what the credential is, who issued it, and
  * whether it verifies now; no claims (the QR on the paper carries them, and the holder shows them).
  */
-export async function lookupShortCode(ctx: OperationContext, code: string) {
+export async function lookupShortCode(state: CredentialsState, ctx: OperationContext, code: string) {
   const row = (await ctx.db.selectFrom('credentials').selectAll().where('short_code', '=', code).executeTakeFirst()) as CredentialRow | undefined;
   if (!row) throw CredentialErrors.credentialNotFound();
   const view = credentialView(row);
   const type = await findType(ctx, row.tenant_id, row.type_code);
-  const result = await verifyHere(ctx, view.credential);
+  const result = await verifyHere(state, ctx, view.credential);
   return {
     id: row.id,
     type: row.type_code,

@@ -3,7 +3,8 @@ import { addJcsProof, type JsonObject } from './data-integrity.js';
 import { VC_V2_CONTEXT_URL } from './contexts.js';
 import { CredentialErrors } from './errors.js';
 import { credentialView, findVisibleCredential, statusListUrl, type CredentialStatus } from './issuance.js';
-import { activeKey, issuerDid } from './keys.js';
+import { issuerDid, signingKey, tenantKeys } from './keys.js';
+import { insideTransaction, type CredentialsState } from './state.js';
 import { encodeStatusList, STATUS_LIST_SIZE, type StatusPurpose } from './status-list.js';
 
 /** Allowed changes: suspend and reinstate go back and forth; revoke is final. */
@@ -15,24 +16,32 @@ const ALLOWED: Record<CredentialStatus, CredentialStatus[]> = {
 
 const EVENT: Record<CredentialStatus, string> = { active: 'reinstated', suspended: 'suspended', revoked: 'revoked' };
 
-/**
- * Signed status list credentials, kept between verifications until shortly before their
- * `validUntil` (signing one reads every flagged credential of the list). A status change or a key
- * change of the tenant drops its lists: in this process at once, in the others through the
- * module's event listener (`index.ts`).
- */
-const statusListCache = new Map<string, { document: JsonObject; until: number }>();
-/** Lists are served from the cache until this long before they expire. */
-const CACHE_MARGIN_MS = 5 * 60_000;
-
-export function forgetStatusLists(tenantId: string): void {
-  for (const key of statusListCache.keys()) if (key.startsWith(`${tenantId}|`)) statusListCache.delete(key);
+/** A signed status list credential as this process serves it, with the key that signed it. */
+export interface SignedStatusList {
+  document: JsonObject;
+  kid: string;
+  /** The bitstring it was made from, and until when it is served at most (five minutes before its `validUntil`). */
+  encodedList: string;
+  until: number;
 }
 
-export async function changeStatus(ctx: OperationContext, id: string, to: CredentialStatus, reason: string) {
-  const result = await changeStatusInTx(ctx, id, to, reason);
-  forgetStatusLists(result.tenantId);
-  return result;
+/** Lists are served until this long before they expire (a verifier caching one gets most of its hour). */
+const EXPIRY_MARGIN_MS = 5 * 60_000;
+
+export function forgetStatusLists(state: CredentialsState, tenantId: string): void {
+  state.statusLists.forgetWhere((key) => key.startsWith(`${tenantId}|`));
+}
+
+export async function changeStatus(state: CredentialsState, ctx: OperationContext, id: string, to: CredentialStatus, reason: string) {
+  let tenantId: string | undefined;
+  try {
+    const result = await changeStatusInTx(ctx, id, to, reason);
+    tenantId = result.tenantId;
+    return result;
+  } finally {
+    // Verification in this process sees the change from now on (other processes: the module's listener).
+    if (tenantId) forgetStatusLists(state, tenantId);
+  }
 }
 
 async function changeStatusInTx(ctx: OperationContext, id: string, to: CredentialStatus, reason: string) {
@@ -53,21 +62,33 @@ async function changeStatusInTx(ctx: OperationContext, id: string, to: Credentia
 }
 
 /**
- * The public Bitstring Status List credential of one tenant, purpose and list number, signed now
- * by the tenant's active key. Verifiers may cache it until its `validUntil` (one hour).
+ * The public Bitstring Status List credential of one tenant, purpose and list number, signed by
+ * the tenant's active key, served from memory: read and signed again when a status change or key
+ * change drops it (this process at once, others through the listener), when the key that signed
+ * it is no longer the active one, and at the latest `cacheTtlMs` after it was read (see
+ * `state.ts`). A list read again with the same bits and key keeps the document already signed, so
+ * its `validFrom` and its signature change only when its content does or its hour runs out.
+ * Verifiers may cache it until its `validUntil` (one hour).
  */
-export async function statusListCredential(ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
-  // Keyed by the active key too: a list signed by a key since rotated (here or in another process) is never served.
-  const active = await ctx.db.selectFrom('signing_keys').select('kid').where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirst();
-  const key = `${tenantId}|${purpose}|${list}|${active?.kid ?? ''}`;
-  const cached = statusListCache.get(key);
-  if (cached && cached.until > Date.now()) return cached.document;
-  const document = await signStatusList(ctx, tenantId, purpose, list);
-  statusListCache.set(key, { document, until: Date.parse(String(document.validUntil)) - CACHE_MARGIN_MS });
-  return document;
+export async function statusListCredential(state: CredentialsState, ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
+  return (await signedStatusList(state, ctx, tenantId, purpose, list)).document;
 }
 
-async function signStatusList(ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<JsonObject> {
+export async function signedStatusList(state: CredentialsState, ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number): Promise<SignedStatusList> {
+  const cacheKey = `${tenantId}|${purpose}|${list}`;
+  const load = (previous: SignedStatusList | undefined) => readAndSign(state, ctx, tenantId, purpose, list, previous);
+  if (insideTransaction(ctx)) return load(undefined);
+  const keys = await tenantKeys(state, ctx, tenantId);
+  let signed = await state.statusLists.get(cacheKey, load);
+  // Signed by a key that is no longer the active one (a rotation seen through the keys first).
+  if (signed.kid !== keys.active?.kid || signed.until <= Date.now()) {
+    state.statusLists.forget(cacheKey);
+    signed = await state.statusLists.get(cacheKey, load);
+  }
+  return signed;
+}
+
+async function readAndSign(state: CredentialsState, ctx: OperationContext, tenantId: string, purpose: StatusPurpose, list: number, previous: SignedStatusList | undefined): Promise<SignedStatusList> {
   const from = list * STATUS_LIST_SIZE;
   const allocated = await ctx.db.selectFrom('status_allocations').select('next_index').where('tenant_id', '=', tenantId).executeTakeFirst();
   if (!allocated || Number(allocated.next_index) <= from) throw CredentialErrors.statusListNotFound();
@@ -80,6 +101,9 @@ async function signStatusList(ctx: OperationContext, tenantId: string, purpose: 
     .where('status_index', '>=', from)
     .where('status_index', '<', from + STATUS_LIST_SIZE)
     .execute();
+  const encodedList = encodeStatusList(rows.map((r) => Number(r.status_index) - from));
+  const key = await signingKey(state, ctx, tenantId);
+  if (previous && previous.encodedList === encodedList && previous.kid === key.kid && previous.until > Date.now()) return previous;
   const url = statusListUrl(ctx, tenantId, purpose, list);
   const now = new Date();
   const document: JsonObject = {
@@ -89,8 +113,8 @@ async function signStatusList(ctx: OperationContext, tenantId: string, purpose: 
     issuer: issuerDid(ctx.config, tenantId),
     validFrom: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     validUntil: new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    credentialSubject: { id: `${url}#list`, type: 'BitstringStatusList', statusPurpose: purpose, encodedList: encodeStatusList(rows.map((r) => Number(r.status_index) - from)) },
+    credentialSubject: { id: `${url}#list`, type: 'BitstringStatusList', statusPurpose: purpose, encodedList },
   };
-  const key = await ctx.transaction((tx) => activeKey(ctx, tx, tenantId));
-  return addJcsProof(document, { privateKey: key.privateKey, verificationMethod: `${issuerDid(ctx.config, tenantId)}#${key.kid}` });
+  const signed = addJcsProof(document, { privateKey: key.privateKey, verificationMethod: `${issuerDid(ctx.config, tenantId)}#${key.kid}` });
+  return { document: signed, kid: key.kid, encodedList, until: Date.parse(String(document.validUntil)) - EXPIRY_MARGIN_MS };
 }

@@ -3,7 +3,8 @@ import { can, KernelErrors, localeTag, z, type Actor, type ModuleRuntime, type O
 import { CredentialErrors } from './errors.js';
 import { credentialView, findVisibleCredential, shortUrl, type CredentialRow } from './issuance.js';
 import { credentialQrPng, renderCertificatePdf } from './pdf.js';
-import { moduleState, myCredential, OWN_READ } from './retrieval.js';
+import { myCredential, OWN_READ } from './retrieval.js';
+import type { CredentialsState } from './state.js';
 import { findType } from './types.js';
 
 export const CREDENTIALS_PATH = '/api/credentials/v1';
@@ -31,9 +32,7 @@ async function pdfOf(ctx: OperationContext, row: CredentialRow, locale: string):
  * hidden from OpenAPI; each checks the caller itself (deny by default) and answers RFC 9457
  * problems through the kernel's error handler.
  */
-export function credentialsRoutes(app: FastifyInstance, runtime: ModuleRuntime): void {
-  moduleState.runtime = runtime;
-
+export function credentialsRoutes(state: CredentialsState, app: FastifyInstance, runtime: ModuleRuntime): void {
   const sendPdf = (reply: any, id: string, pdf: Buffer) =>
     reply.header('content-type', 'application/pdf').header('content-disposition', `attachment; filename="${id}.pdf"`).header('cache-control', 'private, no-store').send(pdf);
   const sendPng = (reply: any, id: string, png: Buffer) =>
@@ -51,7 +50,7 @@ export function credentialsRoutes(app: FastifyInstance, runtime: ModuleRuntime):
     const actor = await runtime.authenticate(request);
     requirePermission(actor, OWN_READ);
     const ctx = runtime.context(actor, request.id);
-    const row = await myCredential(ctx, (request.params as { id: string }).id);
+    const row = await myCredential(state, ctx, (request.params as { id: string }).id);
     return sendPdf(reply, row.id, await pdfOf(ctx, row, (request.query as { locale: string }).locale));
   });
 
@@ -59,7 +58,7 @@ export function credentialsRoutes(app: FastifyInstance, runtime: ModuleRuntime):
     const actor = await runtime.authenticate(request);
     requirePermission(actor, OWN_READ);
     const ctx = runtime.context(actor, request.id);
-    const row = await myCredential(ctx, (request.params as { id: string }).id);
+    const row = await myCredential(state, ctx, (request.params as { id: string }).id);
     return sendPng(reply, row.id, await credentialQrPng(credentialView(row).credential));
   });
 

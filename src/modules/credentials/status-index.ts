@@ -12,11 +12,30 @@ import { STATUS_LIST_SIZE } from './status-bits.js';
 const HALF_BITS = 9;
 const HALF_MASK = (1 << HALF_BITS) - 1;
 
-function feistel(seed: string, list: number, value: number): number {
+/**
+ * The round function's values of one (seed, list): 4 rounds × 512 inputs, each computed once on
+ * first use (an HMAC costs more than the rest of an issuance's status work).
+ */
+const rounds = new Map<string, Int32Array>();
+const ROUND_TABLES_KEPT = 256;
+
+function roundTable(seed: string, list: number): Int32Array {
+  const key = `${list}:${seed}`;
+  let table = rounds.get(key);
+  if (!table) {
+    if (rounds.size >= ROUND_TABLES_KEPT) rounds.delete(rounds.keys().next().value!);
+    rounds.set(key, (table = new Int32Array(4 << HALF_BITS).fill(-1)));
+  }
+  return table;
+}
+
+function feistel(seed: string, list: number, table: Int32Array, value: number): number {
   let left = value >> HALF_BITS;
   let right = value & HALF_MASK;
   for (let round = 0; round < 4; round++) {
-    const f = createHmac('sha256', seed).update(`${list}:${round}:${right}`).digest().readUInt16BE(0) & HALF_MASK;
+    const at = (round << HALF_BITS) | right;
+    let f = table[at]!;
+    if (f < 0) table[at] = f = createHmac('sha256', seed).update(`${list}:${round}:${right}`).digest().readUInt16BE(0) & HALF_MASK;
     [left, right] = [right, left ^ f];
   }
   return (left << HALF_BITS) | right;
@@ -24,7 +43,8 @@ function feistel(seed: string, list: number, value: number): number {
 
 export function permuteStatusIndex(seed: string, list: number, n: number): number {
   if (!Number.isInteger(n) || n < 0 || n >= STATUS_LIST_SIZE) throw new Error(`position ${n} is outside the list`);
-  let value = feistel(seed, list, n);
-  while (value >= STATUS_LIST_SIZE) value = feistel(seed, list, value);
+  const table = roundTable(seed, list);
+  let value = feistel(seed, list, table, n);
+  while (value >= STATUS_LIST_SIZE) value = feistel(seed, list, table, value);
   return value;
 }

@@ -1,19 +1,36 @@
+import { createHash } from 'node:crypto';
 import type { OperationContext } from '../../kernel/index.js';
 import type { JsonObject } from './data-integrity.js';
-import { publicBase, tenantOfIssuer, trustList } from './keys.js';
+import { publicBase, reloadTenantKeys, tenantKeys, tenantOfIssuer } from './keys.js';
 import { statusListCredential } from './revocation.js';
+import { KEY_MISS_RELOAD_MS, type CredentialsState } from './state.js';
 import type { StatusPurpose } from './status-list.js';
-import { verifyCredential, type VerificationResult } from './verify.js';
+import { verifyCredential, type TrustList, type VerificationResult } from './verify.js';
+
+const NO_ISSUERS: TrustList = { issuers: [] };
+
+/** node:crypto's SHA-256 is synchronous: no thread hop per hash as with Web Crypto. */
+const nodeSha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();
 
 /**
  * The verification operation: the pure verifier fed from this deployment's own trust list and
- * status lists (read from the database, no network). A credential of another issuer is
- * untrusted here: its issuer is not in the trust list.
+ * status lists, both held in this process's memory (`state.ts` says how stale they may be), so
+ * a verification reads nothing from the database once they are loaded. A credential of another
+ * issuer is untrusted here: its issuer is not in the trust list.
  */
-export async function verifyHere(ctx: OperationContext, credential: JsonObject): Promise<VerificationResult> {
+export async function verifyHere(state: CredentialsState, ctx: OperationContext, credential: JsonObject): Promise<VerificationResult> {
   const issuer = typeof credential.issuer === 'string' ? credential.issuer : ((credential.issuer as JsonObject | undefined)?.id as string | undefined);
   const tenant = issuer ? tenantOfIssuer(ctx.config, issuer) : undefined;
-  const trusted = tenant ? await trustList(ctx, tenant) : { issuers: [] };
+  let trusted = NO_ISSUERS;
+  if (tenant) {
+    let keys = await tenantKeys(state, ctx, tenant);
+    const method = (credential.proof as JsonObject | undefined)?.verificationMethod;
+    // A key of this issuer the cache lacks may have been made a moment ago in another process.
+    if (typeof method === 'string' && method.startsWith(`${keys.did}#`) && !keys.trusted.some((k) => k.id === method)) {
+      keys = await reloadTenantKeys(state, ctx, tenant, KEY_MISS_RELOAD_MS);
+    }
+    trusted = keys.trustList;
+  }
   const statusLists: Record<string, JsonObject> = {};
   const prefix = `${publicBase(ctx.config)}/api/credentials/v1/status-lists/`;
   for (const entry of [credential.credentialStatus ?? []].flat() as JsonObject[]) {
@@ -21,10 +38,10 @@ export async function verifyHere(ctx: OperationContext, credential: JsonObject):
     const match = url.startsWith(prefix) ? /^([^/]+)\/(revocation|suspension)\/(\d+)$/.exec(url.slice(prefix.length)) : null;
     if (!match || match[1] !== tenant || statusLists[url]) continue;
     try {
-      statusLists[url] = await statusListCredential(ctx, match[1]!, match[2] as StatusPurpose, Number(match[3]));
+      statusLists[url] = await statusListCredential(state, ctx, match[1]!, match[2] as StatusPurpose, Number(match[3]));
     } catch {
       // No such list here: the pure verifier reports the status as unknown.
     }
   }
-  return verifyCredential(credential, { trustList: trusted, statusLists });
+  return verifyCredential(credential, { trustList: trusted, statusLists, sha256: nodeSha256 });
 }

@@ -1,5 +1,5 @@
 import { ed25519FromMultikey } from './codecs.js';
-import { proofInputs, readJcsProof, verifyJcsProof, type JsonObject, type ProofCheck } from './proof-check.js';
+import { proofInputs, readJcsProof, verifyJcsProof, type JsonObject, type ProofCheck, type Sha256 } from './proof-check.js';
 import { decodeStatusList, statusBit, type StatusPurpose } from './status-bits.js';
 
 /**
@@ -55,23 +55,37 @@ function trustedKey(trustList: TrustList, issuer: string, verificationMethod: st
 const checkedLists = new WeakMap<JsonObject, { key: string; bits?: Uint8Array }>();
 
 /** Checks proof and issuer only: used for status list credentials too. */
-async function checkSignature(document: JsonObject, trustList: TrustList, remember = false): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
+async function checkSignature(document: JsonObject, trustList: TrustList, sha256: Sha256 | undefined, remember = false): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
   const issuer = issuerOf(document);
   if (!issuer) return { issuer, problem: { check: 'issuer', message: 'the credential names no issuer' } };
   const read = readJcsProof(document);
   if ('reason' in read) return { issuer, problem: { check: 'proof', message: read.reason } };
   const key = trustedKey(trustList, issuer, read.proof.verificationMethod);
   if (!key) return { issuer, problem: { check: 'issuer', message: `the key ${read.proof.verificationMethod} of issuer ${issuer} is not in the trust list` } };
+  // Checked before with this very key (it decoded then).
+  if (remember && checkedLists.get(document)?.key === key.publicKeyMultibase) return { issuer };
   let publicKey: Uint8Array;
   try {
-    publicKey = ed25519FromMultikey(key.publicKeyMultibase);
+    publicKey = keyBytes(key.publicKeyMultibase);
   } catch {
     return { issuer, problem: { check: 'issuer', message: `the trust list's key ${key.id} is not an Ed25519 Multikey` } };
   }
-  if (remember && checkedLists.get(document)?.key === key.publicKeyMultibase) return { issuer };
-  const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey) : await verifyJcsProof(document, publicKey);
+  const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey) : await verifyJcsProof(document, publicKey, sha256);
   if (remember && checked.ok) checkedLists.set(document, { key: key.publicKeyMultibase });
   return checked.ok ? { issuer } : { issuer, problem: { check: 'proof', message: checked.reason } };
+}
+
+/** Trusted keys' raw bytes by their Multikey text: a verifier meets the same few keys again and again. */
+const decodedKeys = new Map<string, Uint8Array>();
+
+function keyBytes(multikey: string): Uint8Array {
+  let bytes = decodedKeys.get(multikey);
+  if (!bytes) {
+    bytes = ed25519FromMultikey(multikey);
+    if (decodedKeys.size >= 1000) decodedKeys.delete(decodedKeys.keys().next().value!);
+    decodedKeys.set(multikey, bytes);
+  }
+  return bytes;
 }
 
 /** The list's decoded bitstring, decoded once per list object. */
@@ -128,14 +142,20 @@ function statusEntries(credential: JsonObject): StatusEntry[] | string {
 
 export async function verifyCredential(
   credential: JsonObject,
-  options: { trustList: TrustList; statusLists?: Readonly<Record<string, JsonObject>>; now?: Date },
+  options: {
+    trustList: TrustList;
+    statusLists?: Readonly<Record<string, JsonObject>>;
+    now?: Date;
+    /** SHA-256 for `eddsa-jcs-2022` hashing; Web Crypto by default (a server passes a synchronous one). */
+    sha256?: Sha256;
+  },
 ): Promise<VerificationResult> {
   const now = options.now ?? new Date();
   const problems: VerificationResult['problems'] = [];
   const warnings: string[] = [];
   const types = [credential.type].flat();
   if (!types.includes('VerifiableCredential')) problems.push({ check: 'proof', message: 'not a VerifiableCredential' });
-  const signature = await checkSignature(credential, options.trustList);
+  const signature = await checkSignature(credential, options.trustList, options.sha256);
   if (signature.problem) problems.push(signature.problem);
   const validity = checkValidity(credential, now);
   if (validity) problems.push({ check: 'validity', message: validity });
@@ -151,7 +171,7 @@ export async function verifyCredential(
         if (status === 'active') status = 'unknown';
         continue;
       }
-      const listCheck = await checkSignature(list, options.trustList, true);
+      const listCheck = await checkSignature(list, options.trustList, options.sha256, true);
       const subject = list.credentialSubject as JsonObject | undefined;
       if (listCheck.problem || listCheck.issuer !== signature.issuer) {
         problems.push({ check: 'status', message: `the status list ${entry.statusListCredential} does not verify as the issuer's` });
