@@ -114,6 +114,8 @@ describe('issue → verify', () => {
     const reissuer = structuredClone(credential);
     reissuer.issuer = 'did:web:localhost%3A8080:api:credentials:v1:issuers:in.tn';
     expect((await verify(reissuer)).verified).toBe(false);
+    // An issuer object whose id is not a string is a problem of the credential, not of the server.
+    for (const issuerValue of [{ id: 123 }, null, { name: 'x' }]) expect(await verify({ ...credential, issuer: issuerValue })).toMatchObject({ verified: false, problems: expect.arrayContaining([{ check: 'issuer', message: expect.any(String) }]) });
   });
 
   it('answers 404 for another tenant’s credential', async () => {

@@ -19,8 +19,8 @@ const nodeSha256 = (data: Uint8Array) => createHash('sha256').update(data).diges
  * issuer is untrusted here: its issuer is not in the trust list.
  */
 export async function verifyHere(state: CredentialsState, ctx: OperationContext, credential: JsonObject): Promise<VerificationResult> {
-  const issuer = typeof credential.issuer === 'string' ? credential.issuer : ((credential.issuer as JsonObject | undefined)?.id as string | undefined);
-  const tenant = issuer ? tenantOfIssuer(ctx.config, issuer) : undefined;
+  const issuer: unknown = typeof credential.issuer === 'string' ? credential.issuer : (credential.issuer as JsonObject | null | undefined)?.id;
+  const tenant = typeof issuer === 'string' ? tenantOfIssuer(ctx.config, issuer) : undefined;
   let trusted = NO_ISSUERS;
   if (tenant) {
     let keys = await tenantKeys(state, ctx, tenant);
