@@ -8,7 +8,8 @@ import { changeStatus, forgetStatusLists, statusListCredential } from './revocat
 import { STATUS_PURPOSES } from './status-list.js';
 import { createType, listTypes, setDisplay } from './types.js';
 import { verifyHere } from './verification.js';
-import { BULK_STALE_SECONDS, createBulkJob, getBulkJob, resumeBulkJobs, runBulkJob } from './bulk.js';
+import { BULK_STALE_SECONDS, createBulkJob, getBulkJob } from './bulk-jobs.js';
+import { resumeBulkJobs, runBulkJob } from './bulk-runner.js';
 import { lookupShortCode, myCredential, myCredentials, OWN_READ } from './retrieval.js';
 import { credentialsRoutes } from './routes.js';
 import { attachRuntime, credentialsState, type CredentialsOptions } from './state.js';
