@@ -100,6 +100,16 @@ const credentialId = z.string().min(1).max(64);
  */
 export function credentialsModuleWith(options: CredentialsOptions = {}) {
   const state = credentialsState(options);
+  /** Suspend, reinstate and revoke: the same call with the status each one sets. */
+  const statusOperation = (summary: string, verb: string, status: 'suspended' | 'active' | 'revoked') =>
+    defineOperation({
+      summary,
+      permission: 'credentials.revoke',
+      http: { method: 'POST', path: `/credentials/:id/${verb}`, status: 200 },
+      input: z.object({ id: credentialId, reason }),
+      output: credentialOut,
+      handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(state, ctx, input.id, status, input.reason)),
+    });
   return defineModule({
     name: 'credentials',
     summary: 'Verifiable credentials: issuer keys (did:web), credential types, W3C VC 2.0 issuance, QR, verification, revocation',
@@ -308,30 +318,9 @@ export function credentialsModuleWith(options: CredentialsOptions = {}) {
           return { payload, version: qrSymbol(payload).version, errorCorrection: QR_ERROR_CORRECTION, svg: await qrSvg(payload), shortUrl: link, shortUrlSvg: link ? await qrSvg(link) : null };
         },
       }),
-      suspend: defineOperation({
-        summary: 'Suspend a credential (reversible)',
-        permission: 'credentials.revoke',
-        http: { method: 'POST', path: '/credentials/:id/suspend', status: 200 },
-        input: z.object({ id: credentialId, reason }),
-        output: credentialOut,
-        handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(state, ctx, input.id, 'suspended', input.reason)),
-      }),
-      reinstate: defineOperation({
-        summary: 'Lift a suspension',
-        permission: 'credentials.revoke',
-        http: { method: 'POST', path: '/credentials/:id/reinstate', status: 200 },
-        input: z.object({ id: credentialId, reason }),
-        output: credentialOut,
-        handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(state, ctx, input.id, 'active', input.reason)),
-      }),
-      revoke: defineOperation({
-        summary: 'Revoke a credential (final)',
-        permission: 'credentials.revoke',
-        http: { method: 'POST', path: '/credentials/:id/revoke', status: 200 },
-        input: z.object({ id: credentialId, reason }),
-        output: credentialOut,
-        handler: async (ctx, input) => withShortUrl(ctx, await changeStatus(state, ctx, input.id, 'revoked', input.reason)),
-      }),
+      suspend: statusOperation('Suspend a credential (reversible)', 'suspend', 'suspended'),
+      reinstate: statusOperation('Lift a suspension', 'reinstate', 'active'),
+      revoke: statusOperation('Revoke a credential (final)', 'revoke', 'revoked'),
       correct: defineOperation({
         summary: 'Correct a credential: a new one with the corrected claims for the same source, the old one revoked, both linked',
         description: 'Needs credentials.revoke and credentials.issue.',

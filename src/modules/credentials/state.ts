@@ -24,6 +24,7 @@ export interface CredentialsOptions {
 }
 
 export const DEFAULT_CACHE_TTL_MS = 5_000;
+export const DEFAULT_STATUS_BLOCK = 100;
 
 /**
  * Whether the call runs inside a transaction (another module's operation calling ours in process
@@ -33,7 +34,7 @@ export const DEFAULT_CACHE_TTL_MS = 5_000;
 export function insideTransaction(ctx: { db: { isTransaction: boolean } }): boolean {
   return ctx.db.isTransaction;
 }
-export const DEFAULT_STATUS_BLOCK = 100;
+
 /** A proof naming a key the cache lacks reads the issuer's keys again, at most this often. */
 export const KEY_MISS_RELOAD_MS = 1_000;
 
