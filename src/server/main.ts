@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { isServerProcess, reportReady, runPrimary } from './cluster.js';
 import {
   createLogger,
   loadConfig,
@@ -26,7 +27,13 @@ export async function runCli(argv: string[], catalog: readonly ModuleDef<any>[])
   program
     .command('start')
     .description('run the selected modules: HTTP API, events and jobs')
-    .action(() => guard(() => start(config(), catalog)));
+    .action(() =>
+      guard(async () => {
+        const cfg = config();
+        if (cfg.processes > 1 && !isServerProcess()) await runPrimary(cfg, createLogger({ level: cfg.logLevel }));
+        else await start(cfg, catalog);
+      }),
+    );
   program
     .command('migrate')
     .description('apply pending database migrations and exit')
@@ -122,16 +129,17 @@ async function start(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Pr
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   const shown = runtime.url.replace('127.0.0.1', 'localhost');
+  const banner = [
+    `\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`,
+    `  API docs:  ${shown}/docs`,
+    `  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`,
+    `  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`,
+    ...credentialLines(credentials, runtime),
+  ];
+  // Several processes: the primary prints one banner once every process serves.
+  if (isServerProcess()) reportReady(banner, shutdown);
   // One write, so whoever watches the output sees the whole banner at once.
-  console.log(
-    [
-      `\nSeva is ready at ${shown} (${runtime.timings.ready} ms)`,
-      `  API docs:  ${shown}/docs`,
-      `  database:  ${config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`}; events: ${runtime.bus.kind}`,
-      `  modules:   ${runtime.plan.local.map((m) => m.name).join(', ')}`,
-      ...credentialLines(credentials, runtime),
-    ].join('\n'),
-  );
+  else console.log(banner.join('\n'));
 }
 
 async function migrate(config: SevaConfig, catalog: readonly ModuleDef<any>[]): Promise<void> {

@@ -22,6 +22,11 @@ export const configSchema = z.object({
   databasePoolSize: z.coerce.number().int().min(1).max(200).default(10),
   /** Named prepared statements for repeated queries; off behind a transaction-mode pooler. */
   databasePreparedStatements: flag.default(true),
+  /**
+   * Server processes one `seva start` runs, sharing the port: 1, or up to the machine's cores.
+   * More than one needs PostgreSQL and NATS (src/server/cluster.ts).
+   */
+  processes: z.coerce.number().int().min(1).max(64).default(1),
   natsUrl: z
     .string()
     .regex(/^(nats|tls|wss?):\/\//, 'must be a nats:// URL')
@@ -113,6 +118,7 @@ export const ENV_NAMES: Record<keyof SevaConfig, string> = {
   databaseUrl: 'DATABASE_URL',
   databasePoolSize: 'SEVA_DATABASE_POOL_SIZE',
   databasePreparedStatements: 'SEVA_DATABASE_PREPARED_STATEMENTS',
+  processes: 'SEVA_PROCESSES',
   natsUrl: 'NATS_URL',
   redisUrl: 'REDIS_URL',
   modules: 'SEVA_MODULES',
