@@ -111,4 +111,16 @@ create index processes_inbox on processes (tenant_id, due_at, id)
   include (state, service, definition_id, assignee, claimed_by, escalated_role) where status = 'active';
 `,
   },
+  {
+    // The same keys without a subquery: PostgreSQL inlines a plain expression, where the first
+    // body ran through the SQL-function executor, planned again, on every index insert (each
+    // transition rewrites the row, so every transition). Same results for every input (no path
+    // holds chr(31) or a null), so the index built with the first body stays valid.
+    name: '003_inlinable_scoped_boundaries',
+    sql: `
+create or replace function scoped_boundaries(tenant text, path text[]) returns text[]
+  language sql immutable parallel safe
+  as $$ select case when cardinality(path) = 0 then '{}'::text[] else string_to_array(tenant || '/' || array_to_string(path, chr(31) || tenant || '/'), chr(31)) end $$;
+`,
+  },
 ];
