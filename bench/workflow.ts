@@ -10,6 +10,8 @@ import { fmt, note, percentile, progress, row, type Row } from './lib/report.js'
 const ENGINE = 'PostgreSQL';
 const CLIENTS = 50;
 const TRANSITION_MS = 8_000;
+/** The target rate, offered on a schedule, for the latency target. */
+const PACED_RATE = 1_000;
 /** `SEVA_BENCH_WORKFLOW_INSTANCES=0` skips the inbox (to iterate on transitions alone). */
 const INSTANCES = Number(process.env.SEVA_BENCH_WORKFLOW_INSTANCES ?? 1_000_000);
 const CITIES = 20;
@@ -103,9 +105,21 @@ async function transitions(runtime: Runtime, base: string): Promise<Row[]> {
   const p99 = percentile(latencies, 99);
   progress(`  ${fmt(latencies.length / seconds)} transitions/s, p50 ${fmt(percentile(latencies, 50), 1)} ms, p99 ${fmt(p99, 1)} ms, failures ${failures}${lastError ? ` (last: ${lastError})` : ''}`);
   if (failures > 0) return [note(`workflow transitions over HTTP (${CLIENTS} clients)`, ENGINE, `${failures} failed requests`, 'FAIL', '> 1,000 transitions/s')];
+  // The latency target at the target rate: 50 clients as fast as they can go measure capacity,
+  // and there the mean latency is 50 / throughput by construction (50 ms at exactly 1,000/s).
+  progress(`workflow: transitions at ${fmt(PACED_RATE)}/s offered by ${CLIENTS} clients on a schedule: 1 s warm-up, ${TRANSITION_MS / 1000} s measured`);
+  // The clients' worker moved the processes on: start from their current versions.
+  const current = await Promise.all(processes.map(async (p) => (await (await fetch(`${base}/processes/${p.id}`, { headers })).json()) as { id: string; version: number; state: string }));
+  const paced = await runClients('transitionsPaced', { base, headers, processes: current, rate: PACED_RATE }, 1_000, TRANSITION_MS);
+  paced.latencies.sort((a, b) => a - b);
+  const pacedP99 = percentile(paced.latencies, 99);
+  progress(`  ${fmt(paced.completed / seconds)} transitions/s served, p50 ${fmt(percentile(paced.latencies, 50), 1)} ms, p99 ${fmt(pacedP99, 1)} ms, failures ${paced.failures}${paced.lastError ? ` (last: ${paced.lastError})` : ''}`);
+  if (paced.failures > 0) return [note(`workflow transitions at ${fmt(PACED_RATE)}/s (${CLIENTS} clients)`, ENGINE, `${paced.failures} failed requests`, 'FAIL', 'p99 < 50 ms')];
   return [
-    row(`workflow transitions over HTTP (${CLIENTS} clients)`, ENGINE, latencies.length / seconds, 'transitions/s', { above: 1_000 }),
-    row(`workflow transition p99 latency (${CLIENTS} clients)`, ENGINE, p99, 'ms', { below: 50 }, 1),
+    row(`workflow transitions over HTTP (${CLIENTS} clients, as fast as they go)`, ENGINE, latencies.length / seconds, 'transitions/s', { above: 1_000 }),
+    row(`workflow transition p99 latency, as fast as they go (${CLIENTS} clients)`, ENGINE, p99, 'ms', undefined, 1),
+    row(`workflow transitions served at ${fmt(PACED_RATE)}/s offered (${CLIENTS} clients on a schedule)`, ENGINE, paced.completed / seconds, 'transitions/s'),
+    row(`workflow transition p99 latency at ${fmt(PACED_RATE)}/s offered (from the due time)`, ENGINE, pacedP99, 'ms', { below: 50 }, 1),
   ];
 }
 

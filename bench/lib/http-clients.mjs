@@ -9,6 +9,8 @@ const { scenario, base, headers, until, warmupUntil } = workerData;
 const latencies = [];
 let failures = 0;
 let lastError = '';
+/** Answers that arrived inside the measured window (the rate actually served). */
+let completed = 0;
 const now = () => performance.timeOrigin + performance.now();
 
 // node:http with kept-alive sockets: about half the client CPU of fetch per request, which on a
@@ -58,6 +60,38 @@ const scenarios = {
       }),
     );
   },
+  /**
+   * Workflow at a set rate: each client sends its next transition on a fixed schedule (`rate` per
+   * second over all clients), and a latency runs from the moment the request was due, not from
+   * when it was sent: a server that falls behind is charged for the wait it caused
+   * (no coordinated omission). Each client on its own process, as in `transitions`.
+   */
+  async transitionsPaced({ processes, rate }) {
+    const interval = (1000 * processes.length) / rate;
+    const started = now();
+    await Promise.all(
+      processes.map(async (p, i) => {
+        for (let k = 0; ; k++) {
+          const due = started + (i * interval) / processes.length + k * interval;
+          if (due >= until) break;
+          if (due > now()) await new Promise((r) => setTimeout(r, due - now()));
+          const body = JSON.stringify({ action: p.state === 'OPEN' ? 'TAKE' : 'BACK', version: p.version, comment: 'bench' });
+          const res = await request(`${base}/processes/${p.id}/actions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+          if (res.status !== 200) {
+            failures++;
+            lastError = `${res.status} ${res.text.slice(0, 200)}`;
+            continue;
+          }
+          const at = now();
+          if (due >= warmupUntil) latencies.push(at - due);
+          if (at >= warmupUntil && at < until) completed++;
+          const next = JSON.parse(res.text);
+          p.version = next.version;
+          p.state = next.state;
+        }
+      }),
+    );
+  },
   /** Workflow: the inbox, cycling through the query strings. */
   async inbox({ clients, queries }) {
     let n = 0;
@@ -76,7 +110,20 @@ const scenarios = {
       }
     }));
   },
+  /** POSTs each body in turn (`bodies`, JSON texts) to `path`, `clients` at once; an answer must hold `mustContain` when given. */
+  async posts({ clients, path, bodies, expected = 200, mustContain }) {
+    let n = 0;
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (now() < until) {
+        const text = await timed(`${base}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: bodies[n++ % bodies.length] }, expected);
+        if (text !== undefined && mustContain && !text.includes(mustContain)) {
+          failures++;
+          lastError = `answer without ${mustContain}: ${text.slice(0, 200)}`;
+        }
+      }
+    }));
+  },
 };
 
 await scenarios[scenario](workerData);
-parentPort.postMessage({ latencies, failures, lastError, requests: latencies.length });
+parentPort.postMessage({ latencies, failures, lastError, requests: latencies.length, completed });

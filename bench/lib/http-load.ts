@@ -5,13 +5,15 @@ export interface LoadResult {
   latencies: number[];
   failures: number;
   lastError: string;
+  /** Answers that arrived inside the measured window (set by the scheduled scenarios). */
+  completed: number;
 }
 
 /**
  * Runs one of `http-clients.mjs`'s scenarios in a worker thread for `warmupMs` + `measureMs`:
  * the clients then cost the server's event loop nothing, as separate client machines would.
  */
-export function runClients(scenario: 'transitions' | 'inbox' | 'payments', data: Record<string, unknown>, warmupMs: number, measureMs: number): Promise<LoadResult> {
+export function runClients(scenario: 'transitions' | 'transitionsPaced' | 'inbox' | 'payments' | 'posts', data: Record<string, unknown>, warmupMs: number, measureMs: number): Promise<LoadResult> {
   const now = performance.timeOrigin + performance.now();
   const worker = new Worker(new URL('./http-clients.mjs', import.meta.url), {
     workerData: { ...data, scenario, warmupUntil: now + warmupMs, until: now + warmupMs + measureMs },

@@ -11,7 +11,7 @@ const SEVA_BIN = join(ROOT, 'bin', 'seva.js');
 /** Settings the bench must not inherit: the CLI rows always run the embedded engine. */
 const CONFIG_ENV = [
   'PORT', 'HOST', 'SEVA_DATA_DIR', 'DATABASE_URL', 'SEVA_DATABASE_POOL_SIZE', 'NATS_URL', 'SEVA_MODULES', 'SEVA_MODULE_URLS',
-  'SEVA_MASTER_KEY', 'SEVA_EVENTS_NAMESPACE', 'LOG_LEVEL', 'SEVA_BODY_LIMIT', 'SEVA_PUBLIC_URL', 'SEVA_SHUTDOWN_TIMEOUT_MS', 'SEVA_CONFIG',
+  'SEVA_MASTER_KEY', 'SEVA_EVENTS_NAMESPACE', 'LOG_LEVEL', 'SEVA_BODY_LIMIT', 'SEVA_PUBLIC_URL', 'SEVA_SHUTDOWN_TIMEOUT_MS', 'SEVA_CONFIG', 'SEVA_PROCESSES',
 ];
 
 const live = new Set<ChildProcess>();
@@ -63,10 +63,12 @@ export async function warmCli(timeoutMs = 120_000): Promise<number> {
   return performance.now() - started;
 }
 
-/** Spawns the real CLI (`node bin/seva.js start`) on the embedded engine and waits until ready. */
-export async function startSeva(dataDir: string, timeoutMs = 60_000): Promise<SevaProcess> {
+/** Spawns the real CLI (`node bin/seva.js start`), on the embedded engine unless `settings` say otherwise, and waits until ready. */
+export async function startSeva(dataDir: string, timeoutMs = 60_000, settings: Record<string, string> = {}): Promise<SevaProcess> {
   const port = await freePort();
-  const env = cliEnv({ SEVA_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
+  const env = cliEnv({ SEVA_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...settings });
+  // Several processes: ready once the primary's banner says every one serves.
+  const processes = Number(settings.SEVA_PROCESSES ?? 1);
   let out = '';
   const started = performance.now();
   const child = spawn(process.execPath, [SEVA_BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,7 +84,7 @@ export async function startSeva(dataDir: string, timeoutMs = 60_000): Promise<Se
       const how = child.signalCode ? `was killed by ${child.signalCode} from outside the bench` : `exited with code ${child.exitCode}`;
       throw new Error(`seva ${how} before ready: ${out.trim() || '(no output)'}`);
     }
-    if ((await statusOf(`${url}/health/ready`)) === 200) {
+    if ((processes === 1 || out.includes(`processes: ${processes}`)) && (await statusOf(`${url}/health/ready`)) === 200) {
       const readyMs = performance.now() - started;
       return { child, pid: child.pid!, url, readyMs, output: () => out };
     }
