@@ -14,7 +14,7 @@ import type { BulkJobRow, BulkRow } from './bulk-jobs.js';
  */
 type Outcome = { rowNo: number; status: 'issued' | 'existing' | 'failed'; credentialId: string | null; error: FieldProblem[] | null };
 
-/** Rows whose signatures are made at once on the thread pool, between two turns of the event loop. */
+/** Rows signed between two turns of the event loop. */
 const SIGN_CHUNK = 64;
 
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -135,14 +135,15 @@ async function prepareBatch(state: CredentialsState, ctx: OperationContext, job:
     const { first, seed } = await reserveStatusPositions(ctx, job.tenant_id, fresh.length);
     const created = new Date();
     const sign = documentSigner(ctx, type, key, job.tenant_id, created);
-    // A chunk's signatures are made on the thread pool at once; awaiting them lets the batch in
-    // flight and requests go on between chunks.
+    // Signing is synchronous (libsodium: see `jcsSigner`), so a batch would hold this thread for
+    // its whole length; yielding after each chunk lets the batch in flight and requests go on.
     for (let at = 0; at < fresh.length; at += SIGN_CHUNK) {
       const chunk = fresh.slice(at, at + SIGN_CHUNK).map(({ rowNo, mobileBidx, hash, ...issue }, j) => {
         const item: PreparedIssue = { input: issue, hash, validity: validityOf(type, issue), mobileBidx, id: newId('cred'), replaces: null, bulkJobId: job.id };
         return signRow(ctx, type, key, item, statusPosition(seed, first + at + j), created, sign).then((row) => signed.set(rowNo, row));
       });
       await Promise.all(chunk);
+      await yieldToEvents();
     }
   }
   return { after, last: Number(rows[rows.length - 1]!.row_no), inputs, known, signed, kid: key.kid };

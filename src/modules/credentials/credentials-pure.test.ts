@@ -218,10 +218,10 @@ describe('verifyCredential (pure)', () => {
     ] as const) {
       const web = await verifyCredential(credential, { trustList: f.trustList, statusLists, now });
       expect(web).toMatchObject(expected);
-      expect(await verifyCredential(credential, { trustList: f.trustList, statusLists, now, sha256: nodeSha256 })).toEqual(web);
+      expect(await verifyCredential(credential, { trustList: f.trustList, statusLists, now, primitives: { sha256: nodeSha256 } })).toEqual(web);
     }
     // The hash handed is the one used: a wrong one breaks every proof.
-    const wrong = await verifyCredential(f.credential('new', 1), { trustList: f.trustList, now, sha256: (data) => nodeSha256(Uint8Array.from([...data, 0])) });
+    const wrong = await verifyCredential(f.credential('new', 1), { trustList: f.trustList, now, primitives: { sha256: (data) => nodeSha256(Uint8Array.from([...data, 0])) } });
     expect(wrong).toMatchObject({ verified: false, problems: [{ check: 'proof', message: 'the signature does not match the credential' }] });
   });
 

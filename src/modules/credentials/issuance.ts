@@ -286,7 +286,7 @@ export type SignedRow = Omit<CredentialRow, 'issued_at' | 'status_reason' | 'sta
 
 /**
  * Builds and signs one credential of `type` at status `position` with `key`: no statement.
- * `eddsa-jcs-2022` is synchronous node:crypto; `eddsa-rdfc-2022` loads a JSON-LD processor on first use.
+ * `eddsa-jcs-2022` is synchronous (`ed25519.ts`: libsodium); `eddsa-rdfc-2022` loads a JSON-LD processor on first use.
  */
 export async function signRow(
   ctx: OperationContext,

@@ -1,8 +1,12 @@
-import { sign, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { multibaseEncode } from './codecs.js';
 import { addJcsProof, type JsonObject } from './data-integrity.js';
+import { ed25519Sign } from './ed25519.js';
 
 const RDFC_CRYPTOSUITE = 'eddsa-rdfc-2022';
+
+/** Synchronous: Web Crypto's digest costs a thread hop per call. */
+const nodeSha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();
 
 export const CRYPTOSUITES = ['eddsa-jcs-2022', 'eddsa-rdfc-2022'] as const;
 export type Cryptosuite = (typeof CRYPTOSUITES)[number];
@@ -20,7 +24,7 @@ export async function addRdfcProof(document: JsonObject, key: { privateKey: KeyO
   if (document['@context'] !== undefined) proofConfig['@context'] = document['@context'];
   // A JSON-LD processor is loaded only by a deployment that has a type selecting this suite.
   const { rdfcHashData } = await import('./proof-rdfc.js');
-  const signature = sign(null, await rdfcHashData(proofConfig, document), key.privateKey);
+  const signature = ed25519Sign(await rdfcHashData(proofConfig, document, nodeSha256), key.privateKey);
   return { ...document, proof: { ...proofConfig, proofValue: multibaseEncode(signature) } };
 }
 

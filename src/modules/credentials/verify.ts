@@ -1,5 +1,5 @@
 import { ed25519FromMultikey } from './codecs.js';
-import { proofInputs, readJcsProof, verifyJcsProof, type JsonObject, type ProofCheck, type Sha256 } from './proof-check.js';
+import { proofInputs, readJcsProof, verifyJcsProof, type JsonObject, type ProofCheck, type VerifyPrimitives } from './proof-check.js';
 import { decodeStatusList, statusBit, type StatusPurpose } from './status-bits.js';
 
 /**
@@ -55,7 +55,7 @@ function trustedKey(trustList: TrustList, issuer: string, verificationMethod: st
 const checkedLists = new WeakMap<JsonObject, { key: string; bits?: Uint8Array }>();
 
 /** Checks proof and issuer only: used for status list credentials too. */
-async function checkSignature(document: JsonObject, trustList: TrustList, sha256: Sha256 | undefined, remember = false): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
+async function checkSignature(document: JsonObject, trustList: TrustList, primitives: VerifyPrimitives | undefined, remember = false): Promise<{ issuer: string | null; problem?: { check: CheckName; message: string } }> {
   const issuer = issuerOf(document);
   if (!issuer) return { issuer, problem: { check: 'issuer', message: 'the credential names no issuer' } };
   const read = readJcsProof(document);
@@ -70,7 +70,7 @@ async function checkSignature(document: JsonObject, trustList: TrustList, sha256
   } catch {
     return { issuer, problem: { check: 'issuer', message: `the trust list's key ${key.id} is not an Ed25519 Multikey` } };
   }
-  const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey) : await verifyJcsProof(document, publicKey, sha256);
+  const checked = read.proof.cryptosuite === 'eddsa-rdfc-2022' ? await verifyRdfc(document, publicKey, primitives) : await verifyJcsProof(document, publicKey, primitives);
   if (remember && checked.ok) checkedLists.set(document, { key: key.publicKeyMultibase });
   return checked.ok ? { issuer } : { issuer, problem: { check: 'proof', message: checked.reason } };
 }
@@ -98,13 +98,13 @@ async function listBits(list: JsonObject, encoded: string): Promise<Uint8Array> 
 }
 
 /** `eddsa-rdfc-2022` needs a JSON-LD processor: loaded only when a credential uses that suite. */
-async function verifyRdfc(document: JsonObject, publicKey: Uint8Array): Promise<ProofCheck> {
+async function verifyRdfc(document: JsonObject, publicKey: Uint8Array, primitives: VerifyPrimitives | undefined): Promise<ProofCheck> {
   const inputs = proofInputs(document);
   if ('reason' in inputs) return { ok: false, reason: inputs.reason };
   // The proof is read in the document's context when it carries none of its own (vc-di-eddsa §3.2.4).
   if (inputs.proofConfig['@context'] === undefined) inputs.proofConfig['@context'] = inputs.unsecured['@context'];
   const { verifyRdfcProof } = await import('./proof-rdfc.js');
-  return verifyRdfcProof(inputs, String((document.proof as JsonObject).verificationMethod), publicKey);
+  return verifyRdfcProof(inputs, String((document.proof as JsonObject).verificationMethod), publicKey, primitives);
 }
 
 function checkValidity(document: JsonObject, now: Date): string | undefined {
@@ -146,8 +146,8 @@ export async function verifyCredential(
     trustList: TrustList;
     statusLists?: Readonly<Record<string, JsonObject>>;
     now?: Date;
-    /** SHA-256 for `eddsa-jcs-2022` hashing; Web Crypto by default (a server passes a synchronous one). */
-    sha256?: Sha256;
+    /** SHA-256 and Ed25519 verification; Web Crypto by default (a server passes synchronous ones, a browser none). */
+    primitives?: VerifyPrimitives;
   },
 ): Promise<VerificationResult> {
   const now = options.now ?? new Date();
@@ -155,7 +155,7 @@ export async function verifyCredential(
   const warnings: string[] = [];
   const types = [credential.type].flat();
   if (!types.includes('VerifiableCredential')) problems.push({ check: 'proof', message: 'not a VerifiableCredential' });
-  const signature = await checkSignature(credential, options.trustList, options.sha256);
+  const signature = await checkSignature(credential, options.trustList, options.primitives);
   if (signature.problem) problems.push(signature.problem);
   const validity = checkValidity(credential, now);
   if (validity) problems.push({ check: 'validity', message: validity });
@@ -171,7 +171,7 @@ export async function verifyCredential(
         if (status === 'active') status = 'unknown';
         continue;
       }
-      const listCheck = await checkSignature(list, options.trustList, options.sha256, true);
+      const listCheck = await checkSignature(list, options.trustList, options.primitives, true);
       const subject = list.credentialSubject as JsonObject | undefined;
       if (listCheck.problem || listCheck.issuer !== signature.issuer) {
         problems.push({ check: 'status', message: `the status list ${entry.statusListCredential} does not verify as the issuer's` });
