@@ -20,7 +20,8 @@ const WARMUP_MS = 1_000;
 const MEASURE_MS = 5_000;
 /** More issuance bodies than the measured seconds can use: each has its own source reference. */
 const ISSUE_BODIES = 20_000;
-const PROCESSES = 2;
+/** `SEVA_BENCH_CREDENTIALS_PROCESSES` to compare shapes (1 = the CLI as one process with NATS). */
+const PROCESSES = Number(process.env.SEVA_BENCH_CREDENTIALS_PROCESSES ?? 2);
 const API = '/api/credentials/v1';
 const ACTOR: Actor = { kind: 'user', id: 'usr_bench', tenantId: 'in', roles: [], permissions: ['credentials.*'] };
 
@@ -35,7 +36,8 @@ const ACTOR: Actor = { kind: 'user', id: 'usr_bench', tenantId: 'in', roles: [],
  */
 export async function credentialsBench(): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const engine of process.env.DATABASE_URL ? (['PGlite', 'PostgreSQL'] as const) : (['PGlite'] as const)) {
+  const engines = process.env.SEVA_BENCH_CREDENTIALS_CLI_ONLY === '1' ? [] : process.env.DATABASE_URL ? (['PGlite', 'PostgreSQL'] as const) : (['PGlite'] as const);
+  for (const engine of engines) {
     const url = engine === 'PostgreSQL' ? await createFreshPostgresDatabase() : undefined;
     let runtime: Runtime | undefined;
     try {
