@@ -4,6 +4,7 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, sql } from 'kysely';
 import { LazyBeginDialect } from './lazy-begin.js';
 import { prepareRepeatedStatements } from './prepared-statements.js';
+import { plainRowObjects } from './row-objects.js';
 import { PGlitePool } from './pglite-pool.js';
 import { takePrefetchedPgliteWasm } from './pglite-wasm.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -68,6 +69,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   });
   // An idle client dying (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  plainRowObjects(pool);
   if (options.preparedStatements !== false) prepareRepeatedStatements(pool);
   try {
     await pool.query('select 1');

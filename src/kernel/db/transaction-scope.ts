@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, createQueryId, sql, type Kysely, type RootOperationNode, type Transaction, type WithNode } from 'kysely';
+import { deferredInsertQuery } from './deferred-insert-sql.js';
 import { mayBeWholeTransaction } from './lazy-begin.js';
 
 interface Scope {
@@ -75,7 +76,7 @@ async function flushDeferred(scope: Scope): Promise<void> {
 function deferredBatches(scope: Scope, reserved = 0): CompiledQuery[][] {
   const inserts: Array<{ table: string; query: CompiledQuery }> = [];
   for (const [table, rows] of scope.deferred) {
-    for (let i = 0; i < rows.length; i += CHUNK) inserts.push({ table, query: scope.trx.insertInto(table).values(rows.slice(i, i + CHUNK)).compile() });
+    for (let i = 0; i < rows.length; i += CHUNK) inserts.push({ table, query: deferredInsertQuery(scope.trx, table, rows.slice(i, i + CHUNK)) });
   }
   scope.deferred.clear();
   const batches: CompiledQuery[][] = [];
@@ -161,14 +162,33 @@ const NO_ROW = 'SV001';
  */
 function withRowExpected(main: CompiledQuery, inserts: CompiledQuery[], own: readonly OwnWith[] = []): CompiledQuery {
   const queries = [...own.map((w) => w.query), main, ...inserts];
-  const parts = renumbered(queries);
-  const ctes = [
-    ...own.map((w, i) => `${head(w)} as (${parts[i]})`),
-    `seva_main as (${parts[own.length]})`,
-    ...parts.slice(own.length + 1).map((t, i) => `seva_w${i} as (${t})`),
-  ];
-  const text = `with ${ctes.join(', ')} select seva_main.* from (select kernel.expect_rows(count(*)) from seva_main) seva_check left join seva_main on true`;
+  const text = remembered(`${own.map(head).join(',')}\u0000${queries.map((q) => q.sql).join('\u0000')}`, () => {
+    const parts = renumbered(queries);
+    const ctes = [
+      ...own.map((w, i) => `${head(w)} as (${parts[i]})`),
+      `seva_main as (${parts[own.length]})`,
+      ...parts.slice(own.length + 1).map((t, i) => `seva_w${i} as (${t})`),
+    ];
+    return `with ${ctes.join(', ')} select seva_main.* from (select kernel.expect_rows(count(*)) from seva_main) seva_check left join seva_main on true`;
+  });
   return CompiledQuery.raw(text, queries.flatMap((q) => [...q.parameters]));
+}
+
+/**
+ * Combined texts by the texts they combine: a unit of work writes the same few shapes again and
+ * again, and renumbering placeholders (a regular expression over kilobytes of SQL) is then done
+ * once per shape instead of once per call. Bounded, as shapes with a varying row count exist.
+ */
+const combinedTexts = new Map<string, string>();
+const COMBINED_TEXTS_KEPT = 500;
+
+function remembered(key: string, make: () => string): string {
+  let text = combinedTexts.get(key);
+  if (text === undefined) {
+    if (combinedTexts.size >= COMBINED_TEXTS_KEPT) combinedTexts.clear();
+    combinedTexts.set(key, (text = make()));
+  }
+  return text;
 }
 
 /** `main` with its own WITH clauses put back: `with a as (…), b as (…) main`. */
@@ -197,9 +217,11 @@ function renumbered(queries: CompiledQuery[]): string[] {
 /** Inserts as one statement: `with w0 as (insert …), w1 as (insert …) insert …`. */
 function combined(inserts: CompiledQuery[]): CompiledQuery {
   if (inserts.length === 1) return inserts[0]!;
-  const texts = renumbered(inserts);
-  const last = texts.pop()!;
-  const text = `with ${texts.map((t, i) => `seva_w${i} as (${t})`).join(', ')} ${last}`;
+  const text = remembered(`\u0001${inserts.map((q) => q.sql).join('\u0000')}`, () => {
+    const texts = renumbered(inserts);
+    const last = texts.pop()!;
+    return `with ${texts.map((t, i) => `seva_w${i} as (${t})`).join(', ')} ${last}`;
+  });
   return CompiledQuery.raw(text, inserts.flatMap((q) => [...q.parameters]));
 }
 
