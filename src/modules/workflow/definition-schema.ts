@@ -10,6 +10,9 @@ const roleCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,40}$/, 'a role code such as
 export const SERVICE_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,60}$/;
 export const serviceCode = z.string().regex(SERVICE_CODE, 'letters, digits and _ . -, such as TL or PGR');
 
+/** Events an action can be taken on (see payment-reactions.ts). */
+export const REACTS_TO = ['billing.payment.completed'] as const;
+
 const stateDef = z.object({
   name,
   start: z.boolean().default(false),
@@ -44,6 +47,15 @@ const actionDef = z.object({
   requiredFields: z.array(z.string().min(1).max(200)).max(50).default([]).describe('Dotted paths that must have a value in the record after the action'),
   requiredDocuments: z.array(z.string().min(1).max(100)).max(50).default([]).describe('Document types that must be attached (now or earlier)'),
   guard: z.unknown().optional().describe('JSON Logic over the record; the action is refused when it is falsy'),
+  on: z
+    .object({
+      event: z.enum(REACTS_TO),
+      when: z.unknown().optional().describe('JSON Logic over the event payload (a payment: amount, outstanding, demandStatus, mode, receiptNo); absent: always'),
+    })
+    .optional()
+    .describe(
+      'Taken by the platform when the event arrives for the record: a payment of the same tenant whose service and consumer code are the process service and business id',
+    ),
 });
 
 export const definitionBody = z.object({

@@ -41,6 +41,7 @@ export function definitionProblems(d: DefinitionBody, base = 'body.definition'):
     });
     if (!states.has(a.to)) add(`actions.${i}.to`, `unknown state ${a.to}`);
     if (a.guard !== undefined) problems.push(...expressionProblems(a.guard, `${base}.actions.${i}.guard`));
+    if (a.on?.when !== undefined) problems.push(...expressionProblems(a.on.when, `${base}.actions.${i}.on.when`));
   });
 
   d.states.forEach((s, i) => {

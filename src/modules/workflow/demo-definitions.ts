@@ -24,7 +24,8 @@ export const TRADE_LICENCE = {
     { name: 'REJECT', from: ['APPLIED'], to: 'REJECTED', roles: ['COUNTER_EMPLOYEE'], requiredFields: ['rejectionReason'] },
     { name: 'REINSPECT', from: ['PENDING_APPROVAL'], to: 'PENDING_INSPECTION', roles: ['APPROVER'] },
     { name: 'DECLINE', from: ['PENDING_APPROVAL'], to: 'REJECTED', roles: ['APPROVER'], requiredFields: ['rejectionReason'] },
-    { name: 'PAY', from: ['PENDING_PAYMENT'], to: 'ISSUED', roles: ['CASHIER', 'SYSTEM'] },
+    // Paid at the counter or online through billing (same service code, consumer code = business id): the platform moves it on.
+    { name: 'PAY', from: ['PENDING_PAYMENT'], to: 'ISSUED', roles: ['CASHIER', 'SYSTEM'], on: { event: 'billing.payment.completed', when: { '==': [{ var: 'outstanding' }, 0] } } },
   ],
 };
 

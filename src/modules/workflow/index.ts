@@ -5,6 +5,7 @@ import { figureOperations } from './figures.js';
 import { inboxOperations } from './inbox.js';
 import { HOLIDAY_SCHEMA } from './lookups.js';
 import { workflowMigrations } from './migrations.js';
+import { paymentReactions } from './payment-reactions.js';
 import { processOperations } from './processes.js';
 import { seedWorkflowDemo } from './seed.js';
 import { timerJobs, timerOperations } from './timers.js';
@@ -26,6 +27,10 @@ export function workflowModuleWith(options: WorkflowOptions = {}) {
     migrations: workflowMigrations,
     events: {
       publishes: ['workflow.definition.created', 'workflow.process.started', 'workflow.process.transitioned', 'workflow.process.assigned', 'workflow.sla.breached'],
+      consumers: {
+        // Paying a record's fee moves it on (actions declared `on: { event: 'billing.payment.completed' }`).
+        paymentReactions: paymentReactions(state),
+      },
       listeners: {
         // Every process drops what a change made stale, whichever process made it.
         dropStaleLookups: {
