@@ -15,7 +15,7 @@ const now = () => performance.timeOrigin + performance.now();
 
 // A minimal HTTP/1.1 client on kept-alive sockets: one request in flight per connection, the
 // request written as one string, the answer read by its Content-Length (Fastify's JSON answers
-// carry one). It costs about a third of node:http's CPU per request (which was half of fetch's):
+// carry one). Lighter per request than node:http's client (which was half of fetch's):
 // on a shared 2-core machine that is CPU the server under test gets back, as it would with
 // clients on other machines.
 const origin = new URL(base).origin;
