@@ -1,7 +1,9 @@
 import { can, defineModule, defineOperation, KernelErrors, z } from '../../kernel/index.js';
 import { credentialsMigrations } from './migrations.js';
 import { CredentialErrors } from './errors.js';
-import { correctCredential, CREDENTIAL_STATUSES, credentialView, findVisibleCredential, issueCredential } from './issuance.js';
+import { correctCredential } from './correction.js';
+import { CREDENTIAL_STATUSES, credentialView, findVisibleCredential, shortUrl } from './credential-records.js';
+import { issueCredential } from './issuance.js';
 import { didDocument, keysChanged, listKeys, retireKey, rotateKey, trustList } from './keys.js';
 import { decodeCredentialFromQr, encodeCredentialForQr, QR_ERROR_CORRECTION, qrSvg, qrSymbol } from './qr.js';
 import { changeStatus, forgetStatusLists, statusListCredential } from './revocation.js';
@@ -14,7 +16,6 @@ import { lookupShortCode, myCredential, myCredentials, OWN_READ } from './retrie
 import { credentialsRoutes } from './routes.js';
 import { attachRuntime, credentialsState, type CredentialsOptions } from './state.js';
 import { CRYPTOSUITES } from './signing.js';
-import { shortUrl } from './issuance.js';
 
 export { verifyCredential, type TrustList, type VerificationResult } from './verify.js';
 export type { CredentialsOptions } from './state.js';
