@@ -57,5 +57,6 @@ export {
   verifyAccessToken,
   VerifiedTokenCache,
 } from './http/jwt-verifier.js';
+export { FreshCache, type FreshCacheOptions, type CacheLoader } from './cache/fresh-cache.js';
 export { MemoryRateLimiter, type RateLimiter, type RateRule } from './limits/rate-limiter.js';
 export { startRuntime, planForConfig, migrationSets, resolveMasterKey, type Runtime, type StartOptions } from './runtime.js';

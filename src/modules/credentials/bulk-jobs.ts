@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { isSevaError, newId, tenantCovers, type FieldProblem, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
-import { mobileIndex, normaliseMobile, validityOf } from './issuance.js';
+import { mobileIndex, normaliseMobile, validityOf } from './issue-request.js';
 import { checkClaims, findType } from './types.js';
 
 /**

@@ -1,7 +1,10 @@
 import { CompiledQuery } from 'kysely';
 import { newId, sql, type FieldProblem, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
-import { claimsHash, documentSigner, INSERTED, issuanceType, issuedEvent, reserveStatusPositions, signRow, statusPosition, validityOf, type IssueInput, type PreparedIssue, type SignedRow } from './issuance.js';
+import { INSERTED, issuedEvent } from './issuance.js';
+import { claimsHash, issuanceType, validityOf, type IssueInput, type PreparedIssue } from './issue-request.js';
+import { documentSigner, signRow, type SignedRow } from './signed-row.js';
+import { reserveStatusPositions, statusPosition } from './status-positions.js';
 import { keysChanged, signingKey } from './keys.js';
 import type { CredentialsState } from './state.js';
 import type { CredentialType } from './types.js';

@@ -1,6 +1,7 @@
 import { systemActor, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
-import { credentialView, mobileIndex, normaliseMobile, rootTenant, shortUrl, type CredentialRow } from './issuance.js';
+import { credentialView, shortUrl, type CredentialRow } from './credential-records.js';
+import { mobileIndex, normaliseMobile, rootTenant } from './issue-request.js';
 import type { CredentialsState } from './state.js';
 import { findType } from './types.js';
 import { verifyHere } from './verification.js';

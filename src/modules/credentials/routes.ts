@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { can, KernelErrors, localeTag, z, type Actor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
 import { CredentialErrors } from './errors.js';
-import { credentialView, findVisibleCredential, shortUrl, type CredentialRow } from './issuance.js';
+import { credentialView, findVisibleCredential, shortUrl, type CredentialRow } from './credential-records.js';
 import { credentialQrPng, renderCertificatePdf } from './pdf.js';
 import { myCredential, OWN_READ } from './retrieval.js';
 import type { CredentialsState } from './state.js';

@@ -1,4 +1,4 @@
-import type { ModuleRuntime } from '../../kernel/index.js';
+import { FreshCache, type ModuleRuntime } from '../../kernel/index.js';
 import type { CredentialType } from './types.js';
 
 /**
@@ -38,95 +38,6 @@ export function insideTransaction(ctx: { db: { isTransaction: boolean } }): bool
 /** A proof naming a key the cache lacks reads the issuer's keys again, at most this often. */
 export const KEY_MISS_RELOAD_MS = 1_000;
 
-/**
- * A per-process cache of promises with a time to live. A value is loaded once however many
- * callers ask at once; it is refreshed in the background when half its time has passed, so
- * callers rarely wait; `forget` drops it, and a load that was under way when it was dropped is
- * never stored (so a change seen by `forget` cannot be undone by a read that began before it).
- * `load` is handed the value it replaces when there is one (expired or refreshed, not dropped).
- */
-export class FreshCache<V> {
-  private readonly entries = new Map<string, Entry<V>>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  get(key: string, load: (previous: V | undefined) => Promise<V>): Promise<V> {
-    const now = Date.now();
-    const hit = this.entries.get(key);
-    if (hit && now - hit.loadedAt < this.ttlMs) {
-      if (!hit.refreshing && now - hit.loadedAt >= this.ttlMs / 2) this.refresh(key, hit, load);
-      return hit.value;
-    }
-    return this.load(key, load, hit?.settled);
-  }
-
-  /** Loads again now, unless the value was loaded less than `minAgeMs` ago. */
-  reload(key: string, load: (previous: V | undefined) => Promise<V>, minAgeMs = 0): Promise<V> {
-    const hit = this.entries.get(key);
-    if (hit && Date.now() - hit.loadedAt < minAgeMs) return hit.value;
-    return this.load(key, load, hit?.settled);
-  }
-
-  forget(key: string): void {
-    this.entries.delete(key);
-  }
-
-  forgetWhere(test: (key: string) => boolean): void {
-    for (const key of [...this.entries.keys()]) if (test(key)) this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
-  private load(key: string, load: (previous: V | undefined) => Promise<V>, previous: V | undefined): Promise<V> {
-    const entry = this.entry(load(previous), Date.now());
-    this.entries.set(key, entry);
-    entry.value.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    return entry.value;
-  }
-
-  private refresh(key: string, hit: Entry<V>, load: (previous: V | undefined) => Promise<V>): void {
-    hit.refreshing = true;
-    const loadedAt = Date.now();
-    const next = this.entry(load(hit.settled), loadedAt);
-    next.value.then(
-      () => {
-        // Dropped (or replaced) meanwhile: what this load read may be older than the change.
-        if (this.entries.get(key) === hit) this.entries.set(key, next);
-      },
-      () => {
-        hit.refreshing = false;
-      },
-    );
-  }
-
-  private entry(value: Promise<V>, loadedAt: number): Entry<V> {
-    const entry: Entry<V> = { value, loadedAt, refreshing: false, settled: undefined };
-    value.then(
-      (v) => {
-        entry.settled = v;
-      },
-      () => {},
-    );
-    return entry;
-  }
-}
-
-interface Entry<V> {
-  value: Promise<V>;
-  loadedAt: number;
-  refreshing: boolean;
-  /** The value once loaded. */
-  settled: V | undefined;
-}
-
 /** A block of status positions reserved by this process for a tenant: `next` up to `end` (excluded). */
 export interface PositionBlock {
   next: number;
@@ -154,11 +65,13 @@ export interface CredentialsState {
 
 export function credentialsState(options: CredentialsOptions = {}): CredentialsState {
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  // Read again in the background from half the time to live on, so callers rarely wait on a read.
+  const cacheOptions = { ttlMs: cacheTtlMs, refreshAfterMs: cacheTtlMs / 2 };
   return {
     cacheTtlMs,
     statusBlock: options.statusBlock ?? DEFAULT_STATUS_BLOCK,
-    keys: new FreshCache(cacheTtlMs),
-    statusLists: new FreshCache(cacheTtlMs),
+    keys: new FreshCache(cacheOptions),
+    statusLists: new FreshCache(cacheOptions),
     types: new Map(),
     positions: new Map(),
     refills: new Map(),

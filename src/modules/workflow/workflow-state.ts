@@ -1,4 +1,4 @@
-import { systemActor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
+import { FreshCache, systemActor, type ModuleRuntime, type OperationContext } from '../../kernel/index.js';
 import type { Definition } from './definition-schema.js';
 
 export interface WorkflowOptions {
@@ -8,45 +8,32 @@ export interface WorkflowOptions {
   scheduledSweep?: boolean;
 }
 
-/** A small per-process cache with a time to live; changes elsewhere drop it through listeners. */
-export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: Promise<V>; until: number }>();
-  constructor(private readonly ttlMs: number) {}
-  get(key: string, load: () => Promise<V>): Promise<V> {
-    const hit = this.entries.get(key);
-    if (hit && hit.until > Date.now()) return hit.value;
-    const value = load();
-    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
-    value.catch(() => this.entries.delete(key));
-    if (this.entries.size > 10_000) this.entries.delete(this.entries.keys().next().value!);
-    return value;
-  }
-  clear(): void {
-    this.entries.clear();
-  }
-}
-
-/** In-memory state of one module instance: clock, caches, and the runtime for system calls. */
+/**
+ * In-memory state of one module instance: clock, caches, and the runtime for system calls. The
+ * module's listeners drop a cache when what it holds changes; the time to live bounds how stale a
+ * process that missed the event gets. The caches age on real time, not on `now()`: tests that move
+ * the module's clock by days are not meant to expire them.
+ */
 export interface WorkflowState {
   now(): Date;
   runtime?: ModuleRuntime;
   /** Definitions by id: a stored version never changes. */
   definitions: Map<string, Definition>;
   /** Definition ids visible from a tenant (its chain), by tenant. */
-  visible: TtlCache<Definition[]>;
-  holidays: TtlCache<Set<string>>;
-  boundaryPaths: TtlCache<string[] | undefined>;
-  jurisdictions: TtlCache<string[]>;
+  visible: FreshCache<Definition[]>;
+  holidays: FreshCache<Set<string>>;
+  boundaryPaths: FreshCache<string[] | undefined>;
+  jurisdictions: FreshCache<string[]>;
 }
 
 export function workflowState(options: WorkflowOptions): WorkflowState {
   return {
     now: options.clock ?? (() => new Date()),
     definitions: new Map(),
-    visible: new TtlCache(60_000),
-    holidays: new TtlCache(300_000),
-    boundaryPaths: new TtlCache(300_000),
-    jurisdictions: new TtlCache(30_000),
+    visible: new FreshCache({ ttlMs: 60_000 }),
+    holidays: new FreshCache({ ttlMs: 300_000 }),
+    boundaryPaths: new FreshCache({ ttlMs: 300_000 }),
+    jurisdictions: new FreshCache({ ttlMs: 30_000 }),
   };
 }
 
