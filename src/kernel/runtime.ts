@@ -166,7 +166,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     mark('migrations');
 
     // Links committed audit entries into the hash chain, woken by every audited commit.
-    const auditSealer = new PumpLoop('audit-seal', () => sealAudit(database.db), log, 1000);
+    const auditSealer = new PumpLoop('audit-seal', () => sealAudit(database.db, undefined, { wait: false }), log, 1000);
     auditSealer.start();
     cleanup.push(() => auditSealer.stop());
 

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
 import { isId } from '../crypto/ids.js';
-import { appendAudit, auditHash, GENESIS_HASH, sealAllAudit, sealAudit, type AuditEntry } from './audit-log.js';
+import { appendAudit, auditHash, GENESIS_HASH, SEAL_LOCK, sealAllAudit, sealAudit, type AuditEntry } from './audit-log.js';
 import { auditMigrations } from './migrations.js';
 import { runMigrations } from '../db/migrations.js';
 import { kernelMigrations } from '../kernel-migrations.js';
@@ -122,6 +122,27 @@ describe('audit log', () => {
     const numbers = await db.selectFrom('kernel.audit_log').select('n').where('n', '>', before).orderBy('n').execute();
     expect(numbers.map((r) => Number(r.n))).toEqual(Array.from({ length: 20 }, (_, i) => before + 1 + i));
     expect(await verifyAuditChain(db)).toEqual({ ok: true, entries: before + 20, unsealed: 0, problems: [] });
+  });
+
+  // PostgreSQL: the embedded engine has one session, whose advisory locks are its own.
+  it.skipIf(!process.env.DATABASE_URL)('seals nothing in the background while another process seals, then catches up', async () => {
+    await append({ actorId: 'usr_x', action: 'a', entityType: 'e', entityId: 'while-locked' });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const other = db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${SEAL_LOCK})`.execute(trx);
+      locked();
+      await held;
+    });
+    await lockTaken;
+    expect(await sealAudit(db, 1000, { wait: false })).toBe(0);
+    expect((await sealed('while-locked')).hash).toBeNull();
+    release();
+    await other;
+    expect(await sealAudit(db, 1000, { wait: false })).toBeGreaterThanOrEqual(1);
+    expect((await sealed('while-locked')).hash).not.toBeNull();
   });
 
   it('lets sealing fill the chain columns once, and nothing else change', async () => {

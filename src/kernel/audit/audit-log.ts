@@ -5,7 +5,7 @@ import { newId } from '../crypto/ids.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** Lets one sealer at a time extend the chain, across processes. */
-const SEAL_LOCK = 0x5e7a_0a0d;
+export const SEAL_LOCK = 0x5e7a_0a0d;
 const SEAL_BATCH = 1000;
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -61,11 +61,19 @@ export async function appendAudit(trx: Kysely<any>, entry: AuditEntry & { at?: s
  * (their `seq`), numbering them on from the head and hashing each with the previous hash; returns
  * how many it sealed. An entry that commits after a later-written one is sealed in a later round,
  * so `n` is the order of sealing and has no gaps. Until sealed (normally within a second), an
- * entry is protected by the append-only triggers only, not by the chain.
+ * entry is protected by the append-only triggers only, not by the chain. With `wait: false` (the
+ * background loop of each process) a round that finds another sealer at work seals nothing.
  */
-export async function sealAudit(db: Kysely<any>, limit = SEAL_BATCH): Promise<number> {
+export async function sealAudit(db: Kysely<any>, limit = SEAL_BATCH, options: { wait?: boolean } = {}): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${SEAL_LOCK})`.execute(trx);
+    if (options.wait === false) {
+      // Another process is sealing: it links what is committed, this one's entries too, and
+      // waiting for it would only hold a connection of the pool idle.
+      const got = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEAL_LOCK}) as locked`.execute(trx);
+      if (!got.rows[0]?.locked) return 0;
+    } else {
+      await sql`select pg_advisory_xact_lock(${SEAL_LOCK})`.execute(trx);
+    }
     const rows = await trx.selectFrom('kernel.audit_log').selectAll().where('hash', 'is', null).orderBy('seq').limit(limit).execute();
     if (rows.length === 0) return 0;
     const head = await trx.selectFrom('kernel.audit_head').select(['n', 'hash']).where('id', '=', 1).executeTakeFirst();
