@@ -57,32 +57,38 @@ export async function verifyAccessToken(token: string, key: KeySource): Promise<
  * successes are kept (a forged token is checked every time), and one cache belongs to one
  * verifier, so a token is never accepted on the strength of another issuer's key.
  */
-export class VerifiedTokenCache {
-  private readonly entries = new Map<string, { actor: Actor; expiresAt: number }>();
-  constructor(private readonly maxEntries = 10_000) {}
+export class VerifiedTokenCache<T = Actor> {
+  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
+  /** `copy` hands each caller its own value, so no caller can change what the next one gets. */
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly copy: (value: T) => T = copyActor as unknown as (value: T) => T,
+  ) {}
 
-  get(token: string): Actor | undefined {
+  get(token: string): T | undefined {
     const hit = this.entries.get(token);
     if (!hit) return undefined;
     if (hit.expiresAt <= Date.now()) {
       this.entries.delete(token);
       return undefined;
     }
-    return { ...hit.actor, roles: [...hit.actor.roles], permissions: [...hit.actor.permissions] };
+    return this.copy(hit.value);
   }
 
   /** Verifies through `verify` on a miss and remembers a success until the token's `exp`. */
-  async through(token: string, verify: () => Promise<Actor | undefined>): Promise<Actor | undefined> {
+  async through(token: string, verify: () => Promise<T | undefined>): Promise<T | undefined> {
     const hit = this.get(token);
     if (hit) return hit;
-    const actor = await verify();
-    if (actor) {
+    const value = await verify();
+    if (value) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(token, { actor, expiresAt: expiryOf(token) });
+      this.entries.set(token, { value, expiresAt: expiryOf(token) });
     }
-    return actor && { ...actor, roles: [...actor.roles], permissions: [...actor.permissions] };
+    return value && this.copy(value);
   }
 }
+
+export const copyActor = (actor: Actor): Actor => ({ ...actor, roles: [...actor.roles], permissions: [...actor.permissions] });
 
 /** `exp` in ms of a token that has verified (so it has one). */
 function expiryOf(token: string): number {
