@@ -4,7 +4,7 @@ import { SevaBootError } from '../errors/boot-error.js';
 import type { Logger } from '../log/logger.js';
 import { notifyListeners, PumpLoop, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
-import { toEvent, type OutboxRow } from './outbox.js';
+import { markPublished, toEvent, type OutboxRow } from './outbox.js';
 import type { SevaEvent } from './types.js';
 
 export interface NatsBusOptions {
@@ -118,7 +118,7 @@ export class NatsEventBus implements EventBus {
         Error.stackTraceLimit = stackTraceLimit;
       }
       await Promise.all(acks);
-      await trx.updateTable('kernel.outbox').set({ published_at: new Date() }).where('seq', 'in', rows.map((r) => Number(r.seq))).execute();
+      await markPublished(trx, rows.map((r) => Number(r.seq)));
       this.stats.published += rows.length;
       return rows.length;
     });

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { newId } from '../crypto/ids.js';
 import { deferInsert } from '../db/transaction-scope.js';
 import { SevaError } from '../errors/seva-error.js';
@@ -63,5 +63,7 @@ export async function unpublished(db: Kysely<any>, limit: number): Promise<Outbo
 
 export async function markPublished(db: Kysely<any>, seqs: number[]): Promise<void> {
   if (seqs.length === 0) return;
-  await db.updateTable('kernel.outbox').set({ published_at: new Date() }).where('seq', 'in', seqs).execute();
+  // One array parameter, not a list of them: the same statement text (prepared once per
+  // connection) whatever the batch's size.
+  await db.updateTable('kernel.outbox').set({ published_at: new Date() }).where('seq', '=', sql<number>`any(${seqs}::bigint[])`).execute();
 }
