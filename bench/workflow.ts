@@ -10,8 +10,8 @@ import { fmt, note, percentile, progress, row, type Row } from './lib/report.js'
 const ENGINE = 'PostgreSQL';
 const CLIENTS = 50;
 const TRANSITION_MS = 8_000;
-/** The target rate, offered on a schedule, for the latency target. */
-const PACED_RATE = 1_000;
+/** The target rate, offered on a schedule, for the latency target (`SEVA_BENCH_WORKFLOW_RATE` to see another). */
+const PACED_RATE = Number(process.env.SEVA_BENCH_WORKFLOW_RATE ?? 1_000);
 /** `SEVA_BENCH_WORKFLOW_INSTANCES=0` skips the inbox (to iterate on transitions alone). */
 const INSTANCES = Number(process.env.SEVA_BENCH_WORKFLOW_INSTANCES ?? 1_000_000);
 const CITIES = 20;
