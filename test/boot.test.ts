@@ -126,6 +126,18 @@ function expectSuccess(result: Finished): void {
 
 describe('seva start refuses to boot with one clear line', () => {
   it(
+    'with several server processes on the embedded database, before touching the data folder',
+    async () => {
+      const dataDir = freshDataDir();
+      const result = await runSeva(['start'], sevaEnv(dataDir, { SEVA_PROCESSES: '2' }));
+      expect(expectOneLineFailure(result)).toMatch(/^seva: SEVA_PROCESSES=2 needs DATABASE_URL/);
+      expect(result.stdout).not.toMatch(/Seva is ready/);
+      expect(existsSync(dataDir)).toBe(false);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'on bad configuration, before touching the data folder',
     async () => {
       const dataDir = freshDataDir();

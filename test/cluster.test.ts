@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,20 +23,6 @@ function postOnNewConnection(url: string, headers: Record<string, string>, body:
     req.end(JSON.stringify(body));
   });
 }
-
-it('refuses several processes on the embedded database, naming the settings', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/seva-fixtures.ts', 'start'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', SEVA_PROCESSES: '2', SEVA_DATA_DIR: 'memory://' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  expect(code).toBe(1);
-  expect(out).toMatch(/SEVA_PROCESSES=2 needs DATABASE_URL/);
-  expect(out).not.toMatch(/Seva is ready/);
-}, 60_000);
 
 describe.skipIf(!shared)('SEVA_PROCESSES=2 on PostgreSQL and NATS', () => {
   let store: ProcessStore;

@@ -33,8 +33,9 @@ export function checkProcessesConfig(config: SevaConfig): void {
   }
 }
 
+/** A process this primary forked (not one another cluster manager, such as PM2, runs). */
 export function isServerProcess(): boolean {
-  return !cluster.isPrimary;
+  return !cluster.isPrimary && process.env.SEVA_PROCESS_INDEX !== undefined;
 }
 
 /** In a server process: hands the banner to the primary, and stops when the primary is gone. */
