@@ -1,6 +1,6 @@
-import { conditionHolds, isSevaError, type ConsumerDef } from '../../kernel/index.js';
+import { isSevaError, type ConsumerDef } from '../../kernel/index.js';
 import { definitionById } from './definitions.js';
-import { applyAction } from './transitions.js';
+import { applyAction, holdsOver } from './transitions.js';
 import type { WorkflowState } from './workflow-state.js';
 
 /**
@@ -29,7 +29,7 @@ export function paymentReactions(state: WorkflowState): ConsumerDef {
         .executeTakeFirst();
       if (!row) return;
       const def = await definitionById(state, ctx, String(row.definition_id));
-      const action = (def.actionsFrom.get(row.state) ?? []).find((a) => a.on?.event === event.name && holds(a.on.when, payment));
+      const action = (def.actionsFrom.get(row.state) ?? []).find((a) => a.on?.event === event.name && holdsOver(a.on.when, payment));
       if (!action) return;
       try {
         await applyAction(state, ctx, {
@@ -44,13 +44,4 @@ export function paymentReactions(state: WorkflowState): ConsumerDef {
       }
     },
   };
-}
-
-function holds(when: unknown, payment: Record<string, unknown>): boolean {
-  if (when === undefined) return true;
-  try {
-    return conditionHolds(when, payment);
-  } catch {
-    return false;
-  }
 }

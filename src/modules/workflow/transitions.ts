@@ -25,6 +25,15 @@ function valueAt(record: unknown, path: string): unknown {
   return at;
 }
 
+/** A definition's condition over data; one that cannot be evaluated on it does not hold. */
+export function holdsOver(condition: unknown, data: unknown): boolean {
+  try {
+    return conditionHolds(condition, data);
+  } catch {
+    return false;
+  }
+}
+
 const empty = (v: unknown) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
 
 /**
@@ -53,13 +62,7 @@ export async function applyAction(state: WorkflowState, ctx: OperationContext, i
     for (const doc of action.requiredDocuments) if (!types.has(doc)) problems.push({ path: 'body.attachments', message: `a ${doc} document is required by ${action.name}` });
   }
   if (problems.length > 0) throw WorkflowErrors.requirementsMissing(problems);
-  let holds: boolean;
-  try {
-    holds = conditionHolds(action.guard, record);
-  } catch {
-    holds = false;
-  }
-  if (!holds) throw WorkflowErrors.guardFailed(action.name);
+  if (!holdsOver(action.guard, record)) throw WorkflowErrors.guardFailed(action.name);
 
   const target = def.states.get(action.to)!;
   const now = state.now();
