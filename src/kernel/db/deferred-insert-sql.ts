@@ -42,5 +42,6 @@ function holdsExpression(row: Record<string, unknown>): boolean {
   return false;
 }
 
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+/** A name as a quoted SQL identifier. */
+export const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const qualified = (table: string) => table.split('.').map(quoted).join('.');

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, createQueryId, sql, type Kysely, type RootOperationNode, type Transaction, type WithNode } from 'kysely';
-import { deferredInsertQuery } from './deferred-insert-sql.js';
+import { deferredInsertQuery, quoted } from './deferred-insert-sql.js';
 import { mayBeWholeTransaction } from './lazy-begin.js';
 
 interface Scope {
@@ -200,7 +200,6 @@ function withOwn(main: CompiledQuery, own: readonly OwnWith[]): CompiledQuery {
   return CompiledQuery.raw(text, queries.flatMap((q) => [...q.parameters]));
 }
 
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const head = (w: OwnWith) => quoted(w.name) + (w.columns?.length ? `(${w.columns.map(quoted).join(', ')})` : '');
 
 /** Each query's text with its $n placeholders shifted past those of the queries before it. */
