@@ -38,7 +38,7 @@ export function createContext(services: ContextServices, module: string, actor: 
     log,
     config: services.config,
     get db() {
-      return (currentTransaction() ?? base).withSchema(module);
+      return inSchema(currentTransaction() ?? base, module);
     },
     transaction: (body) => inTransaction(base, (trx) => body(txContext(services, module, actor, requestId, trx))),
     call: async <O>(target: string, operation: string, input: unknown) => (await services.call(ctx, target, operation, input)) as O,
@@ -62,7 +62,7 @@ export function createContext(services: ContextServices, module: string, actor: 
 
 export function txContext(services: ContextServices, module: string, actor: Actor, requestId: string, trx: Transaction<any>): TxContext {
   return {
-    db: trx.withSchema(module),
+    db: inSchema(trx, module),
     emit: async (event) => {
       const declared = services.publishes.get(module);
       if (!declared?.has(event.name)) {
@@ -95,6 +95,22 @@ export function txContext(services: ContextServices, module: string, actor: Acto
       return lastWrite(trx, main, whenNoRow, own);
     },
   };
+}
+
+/**
+ * A module's view of a database or transaction, made once per pair: Kysely builds a new instance
+ * and plugin on every `withSchema`, which cost a read served from memory more than its own work
+ * whenever an operation merely asked `ctx.db.isTransaction`. Weakly held, so a finished
+ * transaction's views go with it.
+ */
+const schemaViews = new WeakMap<Kysely<any>, Map<string, Kysely<any>>>();
+
+function inSchema<D extends Kysely<any>>(db: D, module: string): D {
+  let views = schemaViews.get(db);
+  if (!views) schemaViews.set(db, (views = new Map()));
+  let view = views.get(module);
+  if (!view) views.set(module, (view = db.withSchema(module)));
+  return view as D;
 }
 
 /** Lets a library that brings its own SQL (the job queue) write inside our transaction. */
