@@ -10,6 +10,7 @@ import { ed25519Multikey } from './codecs.js';
 import { ISSUER_DEPENDENT_CONTEXT, VC_V2_CONTEXT_URL } from './contexts.js';
 import { addJcsProof, type JsonObject } from './data-integrity.js';
 import { ed25519Implementation, ed25519Implementations, ed25519Sign, ed25519Verify } from './ed25519.js';
+import { ed25519ThreadId, ed25519VerifyOffThread } from './ed25519-thread.js';
 import { webEd25519Verify, type VerifyPrimitives } from './proof-check.js';
 import { signDocument } from './signing.js';
 import { verifyCredential, type TrustList } from './verify.js';
@@ -93,6 +94,26 @@ describe('Ed25519 (libsodium and node:crypto)', () => {
     }
   });
 
+  it('verifies on a thread of its own, each request of a batch with its own verdict', async () => {
+    const keys = [generateKeyPairSync('ed25519').privateKey, generateKeyPairSync('ed25519').privateKey];
+    // Asked in one turn of the event loop, so they travel as one batch; every fourth is tampered, every fifth checked against the wrong key.
+    const cases = Array.from({ length: 200 }, (_, i) => {
+      const key = keys[i % 2]!;
+      const message = randomBytes(64);
+      const signature = ed25519Sign(message, key);
+      return { signature: i % 4 === 3 ? flipped(signature, i % 64) : signature, message, publicKey: rawPublicKey(i % 5 === 4 ? keys[(i + 1) % 2]! : key) };
+    });
+    const verdicts = await Promise.all(cases.map((c) => ed25519VerifyOffThread(c.signature, c.message, c.publicKey)));
+    expect(verdicts).toEqual(cases.map((c) => ed25519Verify(c.signature, c.message, c.publicKey)));
+    expect(verdicts.filter(Boolean).length).toBe(120);
+    // A later batch, after the first has come back, is answered too.
+    expect(await ed25519VerifyOffThread(cases[0]!.signature, cases[0]!.message, cases[0]!.publicKey)).toBe(true);
+    expect(ed25519ThreadId() !== undefined).toBe(prebuilt);
+    // Malformed input is refused here, as libsodium would throw on it.
+    expect(await ed25519VerifyOffThread(cases[0]!.signature.subarray(0, 63), cases[0]!.message, cases[0]!.publicKey)).toBe(false);
+    expect(await ed25519VerifyOffThread(cases[0]!.signature, cases[0]!.message, cases[0]!.publicKey.subarray(0, 31))).toBe(false);
+  });
+
   describe('where sodium-native does not load', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seva-ed25519-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,18 +138,21 @@ Module._load = function (request, ...rest) {
       const script = `
 import { createPrivateKey } from 'node:crypto';
 import { ed25519Implementation, ed25519Sign, ed25519Verify } from ${JSON.stringify(join(here, 'ed25519.ts'))};
+import { ed25519ThreadId, ed25519VerifyOffThread } from ${JSON.stringify(join(here, 'ed25519-thread.ts'))};
 const [pkcs8, message, publicKey] = process.argv.slice(1).map((h) => Buffer.from(h, 'hex'));
 const key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
 const signature = ed25519Sign(message, key);
 const tampered = Buffer.from(message); tampered[0] ^= 1;
-console.log(JSON.stringify({ implementation: ed25519Implementation(), signature: Buffer.from(signature).toString('hex'), valid: ed25519Verify(signature, message, publicKey), tampered: ed25519Verify(signature, tampered, publicKey) }));
+const offThread = await Promise.all([ed25519VerifyOffThread(signature, message, publicKey), ed25519VerifyOffThread(signature, tampered, publicKey)]);
+console.log(JSON.stringify({ implementation: ed25519Implementation(), signature: Buffer.from(signature).toString('hex'), valid: ed25519Verify(signature, message, publicKey), tampered: ed25519Verify(signature, tampered, publicKey), offThread, thread: ed25519ThreadId() ?? null }));
 `;
       const out = execFileSync(process.execPath, ['--require', block, '--import', 'tsx', '--input-type=module', '-e', script, pkcs8, message.toString('hex'), Buffer.from(publicKey).toString('hex')], {
         cwd: join(here, '..', '..', '..'),
         encoding: 'utf8',
       });
       const child = JSON.parse(out.trim().split('\n').pop()!) as { implementation: string; signature: string; valid: boolean; tampered: boolean };
-      expect(child).toEqual({ implementation: 'node:crypto', signature: Buffer.from(ed25519Sign(message, privateKey)).toString('hex'), valid: true, tampered: false });
+      // The verification thread needs the addon: without it, the same verdicts on the caller's thread.
+      expect(child).toEqual({ implementation: 'node:crypto', signature: Buffer.from(ed25519Sign(message, privateKey)).toString('hex'), valid: true, tampered: false, offThread: [true, false], thread: null });
       // What the fallback signed verifies here (libsodium where it loads).
       expect(ed25519Verify(Buffer.from(child.signature, 'hex'), message, publicKey)).toBe(true);
     });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OperationContext } from '../../kernel/index.js';
 import type { JsonObject } from './data-integrity.js';
-import { ed25519Verify } from './ed25519.js';
+import { ed25519VerifyOffThread } from './ed25519-thread.js';
 import { publicBase, reloadTenantKeys, tenantKeys, tenantOfIssuer } from './keys.js';
 import { statusListCredential } from './revocation.js';
 import { KEY_MISS_RELOAD_MS, type CredentialsState } from './state.js';
@@ -12,11 +12,11 @@ import { verifyCredential, type TrustList, type VerificationResult } from './ver
 const NO_ISSUERS: TrustList = { issuers: [] };
 
 /**
- * node:crypto's SHA-256 and libsodium's Ed25519 (node:crypto's where the addon does not load) are
- * synchronous: no thread hop per call as with Web Crypto, and libsodium verifies in about half
- * OpenSSL's time.
+ * node:crypto's SHA-256, synchronous (Web Crypto costs a thread hop per call), and libsodium's
+ * Ed25519 on a thread of its own (`ed25519-thread.ts`; on this one with node:crypto where the
+ * addon does not load): the signature check is most of a verification's CPU.
  */
-const SERVER_PRIMITIVES: VerifyPrimitives = { sha256: (data) => createHash('sha256').update(data).digest(), ed25519Verify };
+const SERVER_PRIMITIVES: VerifyPrimitives = { sha256: (data) => createHash('sha256').update(data).digest(), ed25519Verify: ed25519VerifyOffThread };
 
 /**
  * The verification operation: the pure verifier fed from this deployment's own trust list and
