@@ -45,6 +45,23 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => t?.close());
 
+describe('the payment an idempotency key names', () => {
+  // First in this file, while no payment exists: a plan made then is what a connection keeps.
+  it('is found through its own unique index by a plan made while the table was empty', async () => {
+    expect(Number((await sql<{ n: string }>`select count(*) as n from billing.payments`.execute(t.runtime.database.db)).rows[0]!.n)).toBe(0);
+    const plan = await t.runtime.database.db.transaction().execute(async (trx) => {
+      // The plan a prepared statement settles on after five runs, made now.
+      await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+      await sql`prepare seva_prior_payment(text, text) as select to_json(p) from billing.payments p where p.tenant_id = $1 and p.idempotency_key = $2`.execute(trx);
+      const { rows } = await sql<Record<string, string>>`explain execute seva_prior_payment('in.ka.bengaluru', 'key-1')`.execute(trx);
+      await sql`deallocate seva_prior_payment`.execute(trx);
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    });
+    expect(plan).toContain('payments_tenant_id_idempotency_key_key');
+    expect(plan).not.toContain('Filter');
+  });
+});
+
 describe('fee rules', () => {
   it('computes slab fees and the per-unit cess, the same on the server and with the compiled rule the browser gets', async () => {
     const rule = (await get(citizen, `/fee-rules/TL?tenant=${CITY}`)).json();

@@ -202,4 +202,16 @@ create table day_closes (
 );
 `,
   },
+  {
+    // The payment an idempotency key names is looked up by (tenant_id, idempotency_key) on every
+    // payment. With both unique keys led by tenant_id, a plan made while the table was empty (a
+    // connection's cached generic plan, kept until the table is next analyzed) could take the
+    // receipt number's index on tenant_id alone and filter every payment of the tenant. Led by
+    // the receipt number, that index is of no use to a lookup that lacks one.
+    name: '002_receipt_key_leads_with_number',
+    sql: `
+alter table payments drop constraint payments_tenant_id_receipt_no_key;
+alter table payments add constraint payments_receipt_no_tenant_id_key unique (receipt_no, tenant_id);
+`,
+  },
 ];
