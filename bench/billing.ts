@@ -78,7 +78,7 @@ async function loadDemands(runtime: Runtime, prefix: string, count: number, with
         jsonb_build_array(jsonb_build_object('lineId', ${prefix} || 'l' || g, 'taxHead', 'TL_FEE', 'category', 'fee', 'source', 'fee', 'amount', 150000)), now(), now() + interval '1 day'
       from generate_series(1, ${count}) g`.execute(db);
   }
-  await sql`analyze billing.demands`.execute(db);
+  await sql`vacuum analyze billing.demands, billing.demand_lines, billing.bills`.execute(db);
 }
 
 async function payments(runtime: Runtime, base: string): Promise<Row[]> {
