@@ -96,7 +96,7 @@ describe('Ed25519 (libsodium and node:crypto)', () => {
 
   it('verifies on a thread of its own, each request of a batch with its own verdict', async () => {
     const keys = [generateKeyPairSync('ed25519').privateKey, generateKeyPairSync('ed25519').privateKey];
-    // Asked in one turn of the event loop, so they travel as one batch; every fourth is tampered, every fifth checked against the wrong key.
+    // Asked in one turn of the event loop: they travel in batches, answered in order; every fourth is tampered, every fifth checked against the wrong key.
     const cases = Array.from({ length: 200 }, (_, i) => {
       const key = keys[i % 2]!;
       const message = randomBytes(64);
