@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineModule, defineOperation, z } from '../../kernel/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../../../test/support/test-database.js';
 import { startSevaProcess, type SevaProcess } from '../../../test/support/seva-process.js';
-import { deleteStream, eventually, startTestRuntime, TEST_MASTER_KEY, type TestRuntime } from '../../../test/support/test-runtime.js';
+import { eventually, startTestRuntime, TEST_MASTER_KEY, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { referenceModuleWith } from './index.js';
 
 const API = '/api/reference/v1';
@@ -152,14 +151,16 @@ describe('ID formats', () => {
 
 // Two real processes on one PostgreSQL database (PGlite belongs to one process by design).
 describe.skipIf(!process.env.DATABASE_URL)('two seva processes on one database', () => {
-  const namespace = `ref${randomBytes(4).toString('hex')}`;
   let a: SevaProcess;
   let b: SevaProcess;
   let headers: Record<string, string>;
   const env = () => ({
     DATABASE_URL: sharedUrl!,
     SEVA_MASTER_KEY: TEST_MASTER_KEY,
-    SEVA_EVENTS_NAMESPACE: namespace,
+    // The namespace of this file's runtime, which serves the same database: every process relays
+    // the shared outbox, and one relaying under another namespace publishes where these do not
+    // listen (the change event of the last test then never reached process b).
+    SEVA_EVENTS_NAMESPACE: t.runtime.config.eventsNamespace,
     SEVA_MODULES: 'reference',
     ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
   });
@@ -168,9 +169,9 @@ describe.skipIf(!process.env.DATABASE_URL)('two seva processes on one database',
     [a, b] = await Promise.all([startSevaProcess(env()), startSevaProcess(env())]);
     headers = { ...(await t.as({ permissions: ['reference.*'], tenantId: 'in' })), 'content-type': 'application/json' };
   }, 180_000);
+  // The stream is the runtime's, deleted when it closes.
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    if (process.env.NATS_URL) await deleteStream(process.env.NATS_URL, namespace);
   });
 
   const call = async (proc: SevaProcess, method: string, path: string, body?: object) => {
