@@ -42,11 +42,29 @@ describe('deferred inserts written directly', () => {
     expect(deferredInsertQuery(db, 's.t"x', rows).sql).toBe(kysely('s.t"x', rows).sql);
   });
 
-  it('leave rows holding an expression to Kysely', () => {
-    const rows = [{ id: 'wft_1', seq: sql`(select coalesce(max(seq), 0) + 1 from workflow.transitions where process_id = ${'wfp_1'})` }];
+  it('write `sql` values in place with their parameters numbered on, as Kysely does', () => {
+    const rows = [
+      { id: 'wft_1', seq: sql`(select coalesce(max(seq), 0) + 1 from workflow.transitions where process_id = ${'wfp_1'})`, at: 'x' },
+      { id: 'wft_2', seq: sql`(select ${3}::int + ${4})`, at: 'y' },
+    ];
     const direct = deferredInsertQuery(db, 'workflow.transitions', rows);
-    expect(direct.sql).toBe(kysely('workflow.transitions', rows).sql);
-    expect(direct.sql).toContain('select coalesce(max(seq), 0) + 1');
-    expect(direct.parameters).toEqual(['wft_1', 'wfp_1']);
+    const expected = kysely('workflow.transitions', rows);
+    expect(direct.sql).toBe(expected.sql);
+    expect(direct.parameters).toEqual(expected.parameters);
+    expect(direct.sql).toBe(
+      'insert into "workflow"."transitions" ("id", "seq", "at") values ($1, (select coalesce(max(seq), 0) + 1 from workflow.transitions where process_id = $2), $3), ($4, (select $5::int + $6), $7)',
+    );
+    expect(direct.parameters).toEqual(['wft_1', 'wfp_1', 'x', 'wft_2', 3, 4, 'y']);
+  });
+
+  it('leave rows holding another expression, or `sql` with a quoted literal, to Kysely', () => {
+    const builder = [{ id: 'a', n: db.selectFrom('t').select('n').where('id', '=', 'b') }];
+    const viaBuilder = deferredInsertQuery(db, 's.t', builder);
+    expect([viaBuilder.sql, viaBuilder.parameters]).toEqual([kysely('s.t', builder).sql, kysely('s.t', builder).parameters]);
+    expect(viaBuilder.sql).toContain('(select "n" from "t" where "id" = $2)');
+    const literal = [{ id: 'a', note: sql`${'x'} || '$1'` }];
+    const direct = deferredInsertQuery(db, 's.t', literal);
+    expect([direct.sql, direct.parameters]).toEqual([kysely('s.t', literal).sql, kysely('s.t', literal).parameters]);
+    expect(direct.sql).toContain("'$1'");
   });
 });
