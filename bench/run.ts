@@ -10,7 +10,8 @@ import { billingBench } from './billing.js';
 import { credentialsBench } from './credentials.js';
 import { filesBench } from './files.js';
 import { httpBench } from './http.js';
-import { markdownTable, note, progress, type Row } from './lib/report.js';
+import { machineSpeed } from './lib/machine-speed.js';
+import { fmt, markdownTable, note, progress, type Row } from './lib/report.js';
 import { installCleanup, removeLater } from './lib/seva-process.js';
 import { notifyBench } from './notify.js';
 import { outboxBench } from './outbox.js';
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
   removeLater(workDir);
   progress(`groups: ${names.join(', ')}; database: ${process.env.DATABASE_URL ? 'PostgreSQL too' : 'PGlite only'}; NATS: ${process.env.NATS_URL ? 'yes' : 'no'}`);
 
+  const speedBefore = machineSpeed();
+  progress(`machine speed: Ed25519 check ${fmt(speedBefore.ed25519Us, 1)} µs, JSON round trip ${fmt(speedBefore.jsonUs, 1)} µs (lower is faster)`);
   const started = performance.now();
   const rows: Row[] = [];
   let failed = false;
@@ -72,6 +75,15 @@ async function main(): Promise<void> {
     }
   }
   progress(`done in ${Math.round((performance.now() - started) / 1000)} s`);
+  const speedAfter = machineSpeed();
+  rows.push(
+    note(
+      'machine speed, before / after the run (a fixed workload: OpenSSL Ed25519 check, JSON round trip; lower is faster)',
+      'this machine',
+      `${fmt(speedBefore.ed25519Us, 1)} / ${fmt(speedAfter.ed25519Us, 1)} µs, ${fmt(speedBefore.jsonUs, 1)} / ${fmt(speedAfter.jsonUs, 1)} µs`,
+      '—',
+    ),
+  );
   process.stdout.write(`${markdownTable(rows)}\n`);
   process.exit(failed || rows.some((r) => r.verdict === 'FAIL') ? 1 : 0);
 }
