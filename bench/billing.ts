@@ -4,7 +4,7 @@ import { billingModuleWith } from '../src/modules/billing/index.js';
 import { identityModule } from '../src/modules/identity/index.js';
 import { referenceModuleWith } from '../src/modules/reference/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
-import { passwordLogin, runClients } from './lib/http-load.js';
+import { passwordLogin, runClients, WARMUP_MS } from './lib/http-load.js';
 import { fmt, note, percentile, progress, row, type Row } from './lib/report.js';
 
 const ENGINE = 'PostgreSQL';
@@ -87,8 +87,8 @@ async function payments(runtime: Runtime, base: string): Promise<Row[]> {
   await loadDemands(runtime, 'pb', ready, true);
   const origin = base.slice(0, base.indexOf('/api/'));
   const headers = await passwordLogin(origin, 'cashier', PASSWORD, TENANT);
-  progress(`billing: counter payments, ${CLIENTS} clients (a worker thread, a cashier's bearer token): 1 s warm-up, ${PAYMENT_MS / 1000} s measured`);
-  const { latencies, failures, lastError } = await runClients('payments', { base, headers, clients: CLIENTS, tenantId: TENANT, billPrefix: 'pbb', bills: ready, amount: 150_000 }, 1_000, PAYMENT_MS);
+  progress(`billing: counter payments, ${CLIENTS} clients (a worker thread, a cashier's bearer token): ${WARMUP_MS / 1000} s warm-up, ${PAYMENT_MS / 1000} s measured`);
+  const { latencies, failures, lastError } = await runClients('payments', { base, headers, clients: CLIENTS, tenantId: TENANT, billPrefix: 'pbb', bills: ready, amount: 150_000 }, WARMUP_MS, PAYMENT_MS);
   if (lastError) progress(`  last failure: ${lastError}`);
   const seconds = PAYMENT_MS / 1000;
   latencies.sort((a, b) => a - b);

@@ -8,7 +8,7 @@ import { credentialsModuleWith } from '../src/modules/credentials/index.js';
 import { identityModule } from '../src/modules/identity/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
 import { deleteStream } from '../test/support/test-runtime.js';
-import { runClients } from './lib/http-load.js';
+import { runClients, WARMUP_MS } from './lib/http-load.js';
 import { fmt, note, progress, row, type Row } from './lib/report.js';
 import { removeLater, startSeva, stopSeva } from './lib/seva-process.js';
 
@@ -18,7 +18,6 @@ const BULK_BATCH = 2_000;
 /** Distinct credentials the verifiers cycle through. */
 const VERIFY_SET = 200;
 const CLIENTS = 16;
-const WARMUP_MS = 1_000;
 const MEASURE_MS = 5_000;
 /** More issuance bodies than the measured seconds can use: each has its own source reference. */
 const ISSUE_BODIES = 20_000;

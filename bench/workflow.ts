@@ -4,7 +4,7 @@ import { identityModule } from '../src/modules/identity/index.js';
 import { referenceModuleWith } from '../src/modules/reference/index.js';
 import { workflowModuleWith } from '../src/modules/workflow/index.js';
 import { createFreshPostgresDatabase, dropPostgresDatabase } from '../test/support/test-database.js';
-import { passwordLogin, runClients } from './lib/http-load.js';
+import { passwordLogin, runClients, WARMUP_MS } from './lib/http-load.js';
 import { fmt, note, percentile, progress, row, type Row } from './lib/report.js';
 
 const ENGINE = 'PostgreSQL';
@@ -98,8 +98,8 @@ async function transitions(runtime: Runtime, base: string): Promise<Row[]> {
     const body = (await res.json()) as { id: string; version: number; state: string };
     processes.push(body);
   }
-  progress(`workflow: transitions, ${CLIENTS} clients (a worker thread, bearer tokens): 1 s warm-up, ${TRANSITION_MS / 1000} s measured`);
-  const { latencies, failures, lastError } = await runClients('transitions', { base, headers, processes }, 1_000, TRANSITION_MS);
+  progress(`workflow: transitions, ${CLIENTS} clients (a worker thread, bearer tokens): ${WARMUP_MS / 1000} s warm-up, ${TRANSITION_MS / 1000} s measured`);
+  const { latencies, failures, lastError } = await runClients('transitions', { base, headers, processes }, WARMUP_MS, TRANSITION_MS);
   const seconds = TRANSITION_MS / 1000;
   latencies.sort((a, b) => a - b);
   const p99 = percentile(latencies, 99);

@@ -10,6 +10,16 @@ export interface LoadResult {
 }
 
 /**
+ * Warm-up before a server's first measured phase. V8 keeps optimizing the server's code for
+ * seconds under load: in a billing run its optimizing compiler finished 270, 280, 194, 182, 138,
+ * 48, 26, 28 functions in the first eight seconds, on the second core that the database and
+ * clients need, so a phase measured after one second partly measured the JIT's warm-up
+ * (676–723 payments/s against 769–921 after six seconds, alternating runs). A server runs for
+ * hours: what counts is after.
+ */
+export const WARMUP_MS = 5_000;
+
+/**
  * Runs one of `http-clients.mjs`'s scenarios in a worker thread for `warmupMs` + `measureMs`:
  * the clients then cost the server's event loop nothing, as separate client machines would.
  */
