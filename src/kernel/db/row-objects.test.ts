@@ -49,6 +49,28 @@ describe.skipIf(!process.env.DATABASE_URL)('rows as plain objects from node-post
     expect(arrays.rows).toEqual([[1, 2]]);
   });
 
+  it('parse values with the type parsers node-postgres would use: its own, a caller’s, one set on pg.types', async () => {
+    const custom = { getTypeParser: (oid: number) => (value: string) => `${oid}:${value}` };
+    const withTypes = await plain.query({ text: 'select $1::int as a, 2::int8 as b', values: [7], types: custom } as pg.QueryConfig);
+    expect(withTypes.rows).toEqual([{ a: '23:7', b: '20:2' }]);
+    // A parser set on node-postgres's own types applies here as it does to stock results.
+    const POINT = 600;
+    const before = pg.types.getTypeParser(POINT, 'text');
+    pg.types.setTypeParser(POINT, (value: string) => `point ${value}`);
+    try {
+      const ours = await plain.query('select $1::point as p', ['(1,2)']);
+      const theirs = await stock.query('select $1::point as p', ['(1,2)']);
+      expect(ours.rows).toEqual([{ p: 'point (1,2)' }]);
+      expect(ours.rows).toEqual(theirs.rows);
+    } finally {
+      pg.types.setTypeParser(POINT, before);
+    }
+    // Object-mode results elsewhere in the process still carry node-postgres's own row template.
+    const objects = await stock.query('select $1::int as a', [5]);
+    expect(objects.rows).toEqual([{ a: 5 }]);
+    expect(objects.fields.map((f) => f.name)).toEqual(['a']);
+  });
+
   it('keep the columns in the order of the statement', async () => {
     const { rows } = await plain.query(text, ['1']);
     expect(Object.keys(rows[0])).toEqual(Object.keys(rows[2]));

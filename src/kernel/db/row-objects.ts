@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type pg from 'pg';
 
 /** Row builders by their columns' names; a process runs a bounded set of statement shapes. */
@@ -13,6 +14,7 @@ const BUILDERS_KEPT = 2_000;
  * as node-postgres does.
  */
 export function plainRowObjects(pool: pg.Pool): void {
+  skipUnusedRowTemplates();
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult<any>> | unknown;
     (client as { query: unknown }).query = (first: unknown, values?: unknown, ...rest: unknown[]) => {
@@ -55,4 +57,41 @@ function builderFor(fields: readonly pg.FieldDef[]): (values: unknown[]) => Reco
     builders.set(key, build);
   }
   return build;
+}
+
+/** What this file relies on of node-postgres's `Result` (`pg/lib/result.js`, pg 8.23, pinned). */
+interface PgResult {
+  rowAsArray: boolean;
+  fields: unknown[];
+  _parsers: Array<(value: string) => unknown> | undefined;
+  _types: { getTypeParser(oid: number, format: string): (value: string) => unknown } | undefined;
+}
+
+let templatesSkipped = false;
+
+/**
+ * node-postgres describes every result's columns anew (`Result.addFields`), and besides each
+ * column's parser it builds an empty row object by spreading a prototype-less template: the
+ * largest single cost of a workflow transition's database client (~3.6 % of its server thread).
+ * Rows asked for as arrays never use that template, so for them only the parsers are set, as
+ * node-postgres sets them. Results in object mode are untouched. Applied once per process, and
+ * only when `Result` still has the shape this relies on.
+ */
+function skipUnusedRowTemplates(): void {
+  if (templatesSkipped) return;
+  templatesSkipped = true;
+  const require = createRequire(import.meta.url);
+  const Result = require('pg/lib/result.js') as { prototype: { addFields?: (this: PgResult, fields: pg.FieldDef[]) => void } };
+  // The type parsers node-postgres itself uses (custom ones are set on this very object).
+  const types = (require('pg') as { types: NonNullable<PgResult['_types']> }).types;
+  const addFields = Result.prototype.addFields;
+  if (typeof addFields !== 'function' || typeof types.getTypeParser !== 'function') return;
+  Result.prototype.addFields = function (this: PgResult, fields: pg.FieldDef[]) {
+    if (!this.rowAsArray) return addFields.call(this, fields);
+    this.fields = fields;
+    const parsers = new Array<(value: string) => unknown>(fields.length);
+    const source = this._types ?? types;
+    for (let i = 0; i < fields.length; i++) parsers[i] = source.getTypeParser(fields[i]!.dataTypeID, fields[i]!.format || 'text');
+    this._parsers = parsers;
+  };
 }
