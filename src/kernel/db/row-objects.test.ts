@@ -54,16 +54,16 @@ describe.skipIf(!process.env.DATABASE_URL)('rows as plain objects from node-post
     const withTypes = await plain.query({ text: 'select $1::int as a, 2::int8 as b', values: [7], types: custom } as pg.QueryConfig);
     expect(withTypes.rows).toEqual([{ a: '23:7', b: '20:2' }]);
     // A parser set on node-postgres's own types applies here as it does to stock results.
-    const POINT = 600;
-    const before = pg.types.getTypeParser(POINT, 'text');
-    pg.types.setTypeParser(POINT, (value: string) => `point ${value}`);
+    const CIRCLE = pg.types.builtins.CIRCLE;
+    const before = pg.types.getTypeParser(CIRCLE, 'text');
+    pg.types.setTypeParser(CIRCLE, (value: string) => `circle ${value}`);
     try {
-      const ours = await plain.query('select $1::point as p', ['(1,2)']);
-      const theirs = await stock.query('select $1::point as p', ['(1,2)']);
-      expect(ours.rows).toEqual([{ p: 'point (1,2)' }]);
+      const ours = await plain.query('select $1::circle as c', ['<(1,2),3>']);
+      const theirs = await stock.query('select $1::circle as c', ['<(1,2),3>']);
+      expect(ours.rows).toEqual([{ c: 'circle <(1,2),3>' }]);
       expect(ours.rows).toEqual(theirs.rows);
     } finally {
-      pg.types.setTypeParser(POINT, before);
+      pg.types.setTypeParser(CIRCLE, before);
     }
     // Object-mode results elsewhere in the process still carry node-postgres's own row template.
     const objects = await stock.query('select $1::int as a', [5]);
