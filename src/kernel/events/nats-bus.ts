@@ -23,6 +23,31 @@ const codec = {
   decode: (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data)) as SevaEvent,
 };
 
+/** JetStream's error code for a stream name taken by a stream of another configuration. */
+const STREAM_NAME_IN_USE = 10058;
+const STREAM_ATTEMPTS = 3;
+
+/**
+ * Creates the stream, or updates it when one of that name exists with another configuration.
+ * Any other failure (the API timing out on a busy server) is retried, and reported as itself if
+ * it persists: updating after it used to fail with "stream not found", which hid the cause.
+ */
+async function ensureStream(jsm: import('nats').JetStreamManager, stream: Parameters<import('nats').JetStreamManager['streams']['add']>[0] & { name: string }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await jsm.streams.add(stream);
+      return;
+    } catch (err) {
+      if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === STREAM_NAME_IN_USE) {
+        await jsm.streams.update(stream.name, stream);
+        return;
+      }
+      if (attempt >= STREAM_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
 /**
  * The distributed shape: every process relays its database's outbox to JetStream (the event id is
  * the message id, so a batch published twice after a crash is dropped by the server) and pulls
@@ -71,7 +96,7 @@ export class NatsEventBus implements EventBus {
       duplicate_window: nanos(120_000),
       max_age: nanos(7 * 24 * 3600 * 1000),
     };
-    await jsm.streams.add(stream).catch(async () => jsm.streams.update(this.streamName, stream));
+    await ensureStream(jsm, stream);
     // One durable per consumer and event name: a single filter subject works on every JetStream
     // server (filter_subjects needs 2.10+), and replicas of a module share each durable.
     for (const consumer of this.consumers) {
