@@ -30,8 +30,8 @@ export function deferredInsertQuery(trx: Kysely<any>, table: string, rows: Reado
       if (raw) {
         const shift = parameters.length;
         parameters.push(...raw.parameters);
-        // Kysely writes values only as $n placeholders; texts with a quoted literal went to Kysely.
-        return shift === 0 ? raw.sql : raw.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
+        // Texts with a quoted literal went to Kysely.
+        return shiftedPlaceholders(raw.sql, shift);
       }
       parameters.push(value);
       return `$${parameters.length}`;
@@ -57,6 +57,11 @@ function holdsExpression(trx: Kysely<any>, row: Record<string, unknown>, raws: M
     }
   }
   return false;
+}
+
+/** `text` with its $n placeholders moved on by `shift`: Kysely writes values only as $n placeholders. */
+export function shiftedPlaceholders(text: string, shift: number): string {
+  return shift === 0 ? text : text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
 }
 
 /** A name as a quoted SQL identifier. */

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, createQueryId, sql, type Kysely, type RootOperationNode, type Transaction, type WithNode } from 'kysely';
-import { deferredInsertQuery, quoted } from './deferred-insert-sql.js';
+import { deferredInsertQuery, quoted, shiftedPlaceholders } from './deferred-insert-sql.js';
 import { mayBeWholeTransaction } from './lazy-begin.js';
 
 interface Scope {
@@ -208,8 +208,8 @@ function renumbered(queries: CompiledQuery[]): string[] {
   return queries.map((q) => {
     const shift = offset;
     offset += q.parameters.length;
-    // Kysely writes values only as $n placeholders, and our table and column names hold no "$".
-    return shift === 0 ? q.sql : q.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`);
+    // Our table and column names hold no "$".
+    return shiftedPlaceholders(q.sql, shift);
   });
 }
 
