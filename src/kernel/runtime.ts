@@ -8,7 +8,7 @@ import { runMigrations, type MigrationSet } from './db/migrations.js';
 import { SevaBootError } from './errors/boot-error.js';
 import { KernelErrors } from './errors/seva-error.js';
 import { PumpLoop, type EventBus, type RegisteredListener } from './events/bus.js';
-import { sealAudit } from './audit/audit-log.js';
+import { AUDIT_SEAL_GAP_MS, sealAudit } from './audit/audit-log.js';
 import type { SevaEvent } from './events/types.js';
 import type { RegisteredConsumer } from './events/delivery.js';
 import { LocalEventBus } from './events/local-bus.js';
@@ -165,8 +165,9 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     const appliedMigrations = await runMigrations(database, migrationSets(plan));
     mark('migrations');
 
-    // Links committed audit entries into the hash chain, woken by every audited commit.
-    const auditSealer = new PumpLoop('audit-seal', () => sealAudit(database.db, undefined, { wait: false }), log, 1000);
+    // Links committed audit entries into the hash chain, woken by every audited commit, at most
+    // one round per 200 ms so that a busy server seals many entries per round.
+    const auditSealer = new PumpLoop('audit-seal', () => sealAudit(database.db, undefined, { wait: false }), log, 1000, AUDIT_SEAL_GAP_MS);
     auditSealer.start();
     cleanup.push(() => auditSealer.stop());
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../log/logger.js';
-import { notifyListeners, PumpLoop, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
+import { notifyListeners, PumpLoop, RELAY_GAP_MS, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
 import { markPublished, toEvent, unpublished } from './outbox.js';
 
@@ -23,7 +23,7 @@ export class LocalEventBus implements EventBus {
     private readonly listeners: readonly RegisteredListener[] = [],
   ) {
     // Every local commit wakes the pump; the idle poll is only a safety net.
-    this.pump = new PumpLoop('outbox', () => this.pumpOnce(), log, 2000);
+    this.pump = new PumpLoop('outbox', () => this.pumpOnce(), log, 2000, RELAY_GAP_MS);
     this.retries = new PumpLoop('retries', () => runDueRetries(this.db, this.consumers), log, 1000);
   }
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { JsMsg, NatsConnection } from 'nats';
 import { SevaBootError } from '../errors/boot-error.js';
 import type { Logger } from '../log/logger.js';
-import { notifyListeners, PumpLoop, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
+import { notifyListeners, PumpLoop, RELAY_GAP_MS, type BusStats, type EventBus, type RegisteredListener } from './bus.js';
 import { deliverBatch, runDueRetries, type RegisteredConsumer } from './delivery.js';
 import { markPublished, toEvent, type OutboxRow } from './outbox.js';
 import type { SevaEvent } from './types.js';
@@ -69,7 +69,7 @@ export class NatsEventBus implements EventBus {
     private readonly options: NatsBusOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
-    this.relay = new PumpLoop('nats-relay', () => this.relayOnce(), log);
+    this.relay = new PumpLoop('nats-relay', () => this.relayOnce(), log, 250, RELAY_GAP_MS);
     this.retries = new PumpLoop('retries', () => runDueRetries(this.db, this.consumers), log, 1000);
   }
 
