@@ -50,10 +50,11 @@ function bundleTime() {
 const EXTERNAL = ['@electric-sql/pglite', '@node-rs/argon2', 'pg', 'pg-native', 'nats', 'ioredis', 'pino', 'thread-stream', 'esbuild', 'sharp', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'nodemailer', 'pdfkit', 'jsonld'];
 
 if (bundleTime() < Math.max(newestSource(join(root, 'src')), statSync(join(root, 'package-lock.json')).mtimeMs)) {
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   // Built in a folder of its own and moved into place, so a process starting meanwhile never
   // reads half a file; the map keeps its relative name.
   const staging = join(dirname(bundle), `.build-${process.pid}`);
+  // esbuild's API runs its service in a child process that otherwise lives as long as Seva.
   await build({
     entryPoints: [join(root, 'src', 'server', 'cli.ts')],
     outfile: join(staging, 'seva.cjs'),
@@ -70,7 +71,7 @@ if (bundleTime() < Math.max(newestSource(join(root, 'src')), statSync(join(root,
     banner: { js: "const __sevaModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
     logLevel: 'error',
-  });
+  }).finally(() => stop());
   rmSync(codeCache, { force: true });
   renameSync(join(staging, 'seva.cjs.map'), `${bundle}.map`);
   renameSync(join(staging, 'seva.cjs'), bundle);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -8,11 +8,23 @@ import { eventually } from './support/test-runtime.js';
 // The README's promise: `npm start` (bin/seva.js, the bundled CLI) serves on a fresh folder.
 const dataDir = mkdtempSync(join(tmpdir(), 'seva-quick-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// The first start builds the bundle, as after `npm install` or a source change.
+rmSync(new URL('../dist/seva.cjs', import.meta.url), { force: true });
+
+/** The commands of a process's children (Linux), e.g. a build tool left running. */
+function childCommands(pid: number): string[] {
+  const tasks = `/proc/${pid}/task`;
+  if (!existsSync(`${tasks}/${pid}/children`)) return [];
+  const children = readdirSync(tasks).flatMap((t) => readFileSync(`${tasks}/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  return children.map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
+}
 
 it('npm start serves a fresh data folder, prints the URL and the sign-in line, and stops cleanly', async () => {
   const seva = await startSevaProcess({ SEVA_DATA_DIR: dataDir }, 90_000, SHIPPED_CLI);
   try {
     expect(seva.output()).toContain(`API docs:  ${seva.url.replace('127.0.0.1', 'localhost')}/docs`);
+    // Building the bundle started esbuild's service process; it must not outlive the build.
+    expect(childCommands(seva.pid)).toEqual([]);
     expect(seva.output()).toContain('sign-in (shown this once)');
     expect((await fetch(`${seva.url}/health/ready`)).status).toBe(200);
     expect(((await (await fetch(`${seva.url}/openapi.json`)).json()) as { openapi: string }).openapi).toBe('3.1.0');
