@@ -13,6 +13,7 @@ import type { SevaEvent } from './events/types.js';
 import type { RegisteredConsumer } from './events/delivery.js';
 import { LocalEventBus } from './events/local-bus.js';
 import { NatsEventBus } from './events/nats-bus.js';
+import { claimRelay, relayOf } from './events/relay-claim.js';
 import { remoteAccessTokenVerifier, TOKEN_ISSUER_MODULE } from './http/jwt-verifier.js';
 import { Metrics } from './http/metrics.js';
 import { MemoryRateLimiter, type RateLimiter } from './limits/rate-limiter.js';
@@ -186,6 +187,8 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       call: (ctx, module, operation, input) => client.call(ctx, module, operation, input),
     };
 
+    const relayClaim = await claimRelay(database.db, relayOf(config.natsUrl ? config.eventsNamespace : undefined), log);
+    cleanup.push(() => relayClaim.release());
     const consumers = registerConsumers(plan, services);
     const listeners = registerListeners(plan);
     const eventBus: EventBus = config.natsUrl

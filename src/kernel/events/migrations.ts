@@ -51,4 +51,17 @@ export const eventMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // Which processes relay this database's outbox, and where to: two deployments sharing one
+    // database with different event routes would each relay, and mark published, the other's events.
+    name: '002_event_relays',
+    sql: `
+      create table event_relays (
+        process_id text primary key,
+        relay text not null,
+        host text not null,
+        seen_at timestamptz not null default now()
+      );
+    `,
+  },
 ];
