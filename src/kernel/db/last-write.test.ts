@@ -139,6 +139,32 @@ describe('lastWrite: a unit of work ending in one statement', () => {
     expect((await written('lw-own-b')).notes).toEqual(['after lw-own-nested']);
   });
 
+  it('splits a builder into body and own WITH clauses exactly as its compiled query', async () => {
+    const view = db().withSchema('ping');
+    const builders = [
+      view
+        .with('d', (w) => w.updateTable('notes').set({ text: 'x' }).where('id', '=', 'a').returning('id'))
+        .with('e(n)', (w) => w.selectFrom('d').select(sql<number>`1`.as('n')))
+        .updateTable('stamps')
+        .from('d')
+        .set({ job_actor: 'y' })
+        .whereRef('stamps.id', '=', 'd.id')
+        .where('stamps.job_actor', '<>', 'z')
+        .returning('stamps.id'),
+      view.updateTable('notes').set({ text: 'x' }).where('id', '=', 'b').returning('id'),
+    ];
+    for (const builder of builders) {
+      const fromBuilder = ownWith(db(), builder);
+      const fromCompiled = ownWith(db(), builder.compile());
+      expect(fromBuilder.main.sql).toBe(fromCompiled.main.sql);
+      expect(fromBuilder.main.parameters).toEqual(fromCompiled.main.parameters);
+      expect(fromBuilder.own.map((w) => [w.name, w.columns, w.query.sql, w.query.parameters])).toEqual(fromCompiled.own.map((w) => [w.name, w.columns, w.query.sql, w.query.parameters]));
+      // The module's schema reached every part.
+      expect(fromBuilder.main.sql).toContain('"ping".');
+    }
+    expect(ownWith(db(), builders[0]!).own.map((w) => w.name)).toEqual(['d', 'e']);
+  });
+
   it('refuses an event, audit entry or row deferred after it', async () => {
     const late = ping().transaction(async (tx) => {
       await tx.lastWrite(tx.db.insertInto('notes').values({ id: 'lw-late', tenant_id: 'in', text: 'late' }).returning(['id']), noRow);

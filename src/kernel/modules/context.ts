@@ -91,7 +91,7 @@ export function txContext(services: ContextServices, module: string, actor: Acto
       if (!deferInsert(trx, qualified, row)) throw new SevaError('NOT_IN_TRANSACTION', 500, `insertLater into ${qualified} outside its transaction`);
     },
     lastWrite: (query, whenNoRow) => {
-      const { main, own } = ownWith(trx, query.compile());
+      const { main, own } = ownWith(trx, query);
       return lastWrite(trx, main, whenNoRow, own);
     },
   };
