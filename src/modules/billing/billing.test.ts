@@ -60,6 +60,21 @@ describe('the payment an idempotency key names', () => {
     expect(plan).toContain('payments_tenant_id_idempotency_key_key');
     expect(plan).not.toContain('Filter');
   });
+
+  it('a consumer\'s payments are found through their own index, newest first, by a plan made while the table was empty', async () => {
+    const plan = await t.runtime.database.db.transaction().execute(async (trx) => {
+      await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+      // The statement findPayments sends.
+      const q = trx.withSchema('billing').selectFrom('payments').selectAll().where('tenant_id', '=', 'x').where('service', '=', 'x').where('consumer_code', '=', 'x').orderBy('created_at', 'desc').limit(200).compile();
+      await sql.raw(`prepare seva_consumer_payments(text, text, text, int) as ${q.sql}`).execute(trx);
+      const { rows } = await sql<Record<string, string>>`explain execute seva_consumer_payments('in.ka.bengaluru', 'TL', 'C-1', 200)`.execute(trx);
+      await sql`deallocate seva_consumer_payments`.execute(trx);
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    });
+    expect(plan).toContain('payments_consumer');
+    expect(plan).not.toContain('Filter');
+    expect(plan).not.toContain('Sort');
+  });
 });
 
 describe('fee rules', () => {

@@ -214,4 +214,13 @@ alter table payments drop constraint payments_tenant_id_receipt_no_key;
 alter table payments add constraint payments_receipt_no_tenant_id_key unique (receipt_no, tenant_id);
 `,
   },
+  {
+    // A consumer's payments (GET /payments) had no index of their own: the lookup took a unique
+    // key on tenant_id alone and filtered every payment of the tenant. Led by the consumer code,
+    // so that no lookup led by tenant_id alone takes it either.
+    name: '003_payments_by_consumer',
+    sql: `
+create index payments_consumer on payments (consumer_code, service, tenant_id, created_at);
+`,
+  },
 ];
