@@ -1,6 +1,6 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor } from '../../kernel/index.js';
+import { sql, systemActor } from '../../kernel/index.js';
 import { startTestRuntime, type TestRuntime } from '../../../test/support/test-runtime.js';
 import { referenceModuleWith } from './index.js';
 import { seedReferenceDemo } from './seed.js';
@@ -198,6 +198,21 @@ describe('boundaries', () => {
     // From the state, the city's wards are not visible: the city is the most specific.
     expect((await locate('in.ka', 77.7, 12.9)).json().boundary.code).toBe('BLR');
     expect((await locate('in.ka.bengaluru', 10, 10)).json().boundary).toBeNull();
+  });
+
+  it('finds a boundary by code through its unique key, with a plan a connection keeps (generic)', async () => {
+    const plan = await t.runtime.database.db.transaction().execute(async (trx) => {
+      await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+      // The statement an ancestor walk sends for each level.
+      const q = trx.withSchema('reference').selectFrom('boundaries').selectAll().where('hierarchy', '=', 'x').where('code', '=', 'x').where('tenant_id', 'in', ['a', 'b', 'c']).compile();
+      await sql.raw(`prepare seva_boundary(text, text, text, text, text) as ${q.sql}`).execute(trx);
+      const { rows } = await sql<Record<string, string>>`explain execute seva_boundary('ADMIN', 'BLR.W001', 'in', 'in.ka', 'in.ka.bengaluru')`.execute(trx);
+      await sql`deallocate seva_boundary`.execute(trx);
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    });
+    expect(plan).toContain('boundaries_hierarchy_tenant_id_code_key');
+    // The code is matched in the index, not by reading every boundary of the hierarchy.
+    expect(plan).toMatch(/Index Cond: .*code = \$2/);
   });
 
   it('searches by code, name in any locale, parent and level', async () => {

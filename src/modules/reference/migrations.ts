@@ -109,4 +109,15 @@ create table id_sequences (
 );
 `,
   },
+  {
+    // A boundary is looked up by (hierarchy, code) on every ancestor of a path. With a second
+    // index led by hierarchy, a generic plan made on a small table took it on hierarchy alone and
+    // filtered every boundary of the hierarchy, once per ancestor. Led by the parent code, the
+    // children's index serves only lookups that name a parent.
+    name: '005_boundary_children_by_parent',
+    sql: `
+drop index boundaries_parent;
+create index boundaries_children on boundaries (parent_code, hierarchy);
+`,
+  },
 ];
