@@ -44,7 +44,7 @@ export async function claimRelay(db: Kysely<any>, relay: string, log: Logger, op
   if (other) {
     throw new SevaBootError(
       `another process of this database (on ${other.host}, seen ${other.seconds} s ago) relays its events ${described(other.relay)}; this one would relay them ${described(relay)}, ` +
-        `and each would take events the other's consumers wait for. Give every process of one database the same NATS_URL and SEVA_EVENTS_NAMESPACE, or stop the others first (a stopped process's claim lapses ${RELAY_CLAIM_TTL_S} s after it).`,
+        `and each would take events the other's consumers wait for. Give every process of one database the same NATS_URL and SEVA_EVENTS_NAMESPACE, or stop the others first (a process that was killed leaves its claim for ${RELAY_CLAIM_TTL_S} s).`,
     );
   }
   const renew = () =>
