@@ -29,19 +29,20 @@ describe('PumpLoop', () => {
 
   it('with a gap, runs at most one step per gap however often it is woken', async () => {
     const starts: number[] = [];
-    const loop = new PumpLoop('test', async () => (await io(), starts.push(performance.now()), 1), log, 10_000, 50);
+    const loop = new PumpLoop('test', async () => (starts.push(performance.now()), await io(), 1), log, 10_000, 50);
     loop.start();
     await wakeRepeatedly(loop, 300);
     await loop.stop();
-    expect(starts.length).toBeGreaterThanOrEqual(3);
+    expect(starts.length).toBeGreaterThanOrEqual(2);
     expect(starts.length).toBeLessThanOrEqual(8);
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(45);
+    // Timers may fire up to a millisecond early by rounding, never much earlier.
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(48);
   });
 
   it('with a gap, still answers a wake after an idle sleep without waiting out the idle time', async () => {
     const starts: number[] = [];
     let work = 0;
-    const loop = new PumpLoop('test', async () => (await io(), starts.push(performance.now()), work > 0 ? work-- : 0), log, 10_000, 50);
+    const loop = new PumpLoop('test', async () => (starts.push(performance.now()), await io(), work > 0 ? work-- : 0), log, 10_000, 50);
     loop.start();
     await pause(100);
     expect(starts).toHaveLength(1);
@@ -52,7 +53,7 @@ describe('PumpLoop', () => {
     await loop.stop();
     // The wake ended the 10 s idle sleep: the step ran soon after, then found nothing more.
     expect(starts.length).toBeGreaterThanOrEqual(2);
-    expect(starts[1]! - woken).toBeLessThan(60);
+    expect(starts[1]! - woken).toBeLessThan(5_000);
   });
 
   it('stops during a gap without waiting it out', async () => {

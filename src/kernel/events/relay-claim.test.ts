@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { startTestRuntime } from '../../../test/support/test-runtime.js';
+import { eventually, startTestRuntime } from '../../../test/support/test-runtime.js';
 import { loadConfig } from '../config/load.js';
 import { SevaBootError } from '../errors/boot-error.js';
 import { createLogger } from '../log/logger.js';
@@ -61,11 +61,12 @@ describe('the event relay claim', () => {
   it('renews its claim while the process runs, and writes it again if it was taken for lapsed', async () => {
     const live = await claim(relayOf('alpha'), { heartbeatMs: 30 });
     await t.database.db.updateTable('kernel.event_relays').set({ seen_at: sql`now() - interval '25 seconds'` }).where('process_id', '=', live.processId).execute();
-    await new Promise((r) => setTimeout(r, 150));
-    const [row] = await claims();
-    expect(Date.now() - new Date(row!.seen_at).getTime()).toBeLessThan(5_000);
+    await eventually(async () => {
+      const [row] = await claims();
+      return Date.now() - new Date(row!.seen_at).getTime() < 5_000;
+    }, 'the claim to be renewed');
     await t.database.db.deleteFrom('kernel.event_relays').where('process_id', '=', live.processId).execute();
-    await new Promise((r) => setTimeout(r, 150));
+    await eventually(async () => (await claims()).some((c) => c.process_id === live.processId), 'the claim to be written again');
     expect((await claims()).map((c) => c.process_id)).toEqual([live.processId]);
     await releaseAll();
   });
