@@ -16,7 +16,14 @@ function childCommands(pid: number): string[] {
   const tasks = `/proc/${pid}/task`;
   if (!existsSync(`${tasks}/${pid}/children`)) return [];
   const children = readdirSync(tasks).flatMap((t) => readFileSync(`${tasks}/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-  return children.map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
+  // A child that exits between the two reads is not left running: skip it.
+  return children.flatMap((c) => {
+    try {
+      return [readFileSync(`/proc/${c}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()];
+    } catch {
+      return [];
+    }
+  });
 }
 
 it('npm start serves a fresh data folder, prints the URL and the sign-in line, and stops cleanly', async () => {

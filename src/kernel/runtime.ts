@@ -167,7 +167,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     mark('migrations');
 
     // Links committed audit entries into the hash chain, woken by every audited commit, at most
-    // one round per 200 ms so that a busy server seals many entries per round.
+    // one round per AUDIT_SEAL_GAP_MS so that a busy server seals many entries per round.
     const auditSealer = new PumpLoop('audit-seal', () => sealAudit(database.db, undefined, { wait: false }), log, 1000, AUDIT_SEAL_GAP_MS);
     auditSealer.start();
     cleanup.push(() => auditSealer.stop());
